@@ -1,0 +1,57 @@
+"""The pipeline, top to bottom: load -> validate -> compile -> render -> check -> write."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import check, output
+from .compile import Context, compile_bundle
+from .errors import OutputConflict, Problem
+from .render import render_bundle
+from .spec.load import format_path, load_spec
+
+
+@dataclass
+class BuildResult:
+    files: dict[str, bytes]
+    warnings: list = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    timings: list = field(default_factory=list)
+    diff: str = ""
+    seconds: float = 0.0
+
+
+def generate(spec_path: Path):
+    """Spec file -> (rendered files incl. manifest, bundle, loaded spec). Pure but for reading the spec."""
+    loaded = load_spec(spec_path)
+    ctx = Context(loaded.spec, str(spec_path), spec_path.resolve().parent)
+    bundle = compile_bundle(ctx)
+    loaded.warnings = sorted(loaded.warnings + [
+        Problem(loaded.file, *loaded.positions.of(w.path, w.at_key), format_path(w.path), w.message, w.hint, True)
+        for w in ctx.warnings])
+    files = output.with_manifest(render_bundle(bundle, spec_path.name, loaded.spec.name))
+    return files, bundle, loaded
+
+
+def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: bool = False) -> BuildResult:
+    t0 = time.perf_counter()
+    files, bundle, loaded = generate(spec_path)
+    result = BuildResult(files, loaded.warnings)
+    if check_only:
+        result.diff = output.diff(out_dir, files)
+        result.seconds = time.perf_counter() - t0
+        return result
+    clashes = output.conflicts(out_dir, files)
+    if clashes:
+        raise OutputConflict(out_dir, clashes)
+    with output.staging(out_dir) as stage:
+        output.write_tree(stage, files)
+        if validate:
+            cmds = check.plan(stage, bundle, spec_path.name, loaded.spec.name)
+            result.timings = check.run(stage, cmds)
+        result.changed, result.removed = output.install(stage, out_dir, files)
+    result.seconds = time.perf_counter() - t0
+    return result

@@ -1,0 +1,166 @@
+"""Command line: a thin typer app. Heavy modules are imported inside each command,
+because this runs in pre-commit hooks where start-up time is the user's wait.
+
+Exit codes: 0 ok, 1 invalid spec or a failed check, 2 usage error, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    name="aimon-gen",
+    help="Compile one spec of your AI infrastructure into Prometheus, alert rules, Alertmanager and Grafana.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+REPORT = "https://github.com/aimon-gen/aimon-gen/issues"
+
+SpecArg = Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False)]
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"aimon-gen {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                          help="Print the version and exit.")] = None) -> None:
+    pass
+
+
+@app.command()
+def build(
+    spec: SpecArg,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("out"),
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 with a diff when the output folder is stale.")] = False,
+    no_validate: Annotated[bool, typer.Option("--no-validate", help="Skip promtool/amtool (not recommended).")] = False,
+    timings: Annotated[bool, typer.Option("--timings", help="Print how long each external check took.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print problems only.")] = False,
+) -> None:
+    """Build SPEC into the output folder, checked by promtool and amtool first."""
+    from .build import build as run_build
+
+    result = _guard(lambda: run_build(spec, out, validate=not no_validate, check_only=check))
+    _print_warnings(result.warnings)
+    if check:
+        if result.diff:
+            sys.stdout.write(result.diff)
+            _err(f"{out} is stale: run `aimon-gen build {spec} -o {out}` and commit the result")
+            raise typer.Exit(1)
+        if not quiet:
+            print(f"{out} is up to date ({len(result.files)} files)")
+        return
+    if no_validate:
+        _err("warning: --no-validate: the output was not checked by promtool or amtool")
+    if timings:
+        for t in result.timings:
+            print(f"  {t.seconds * 1000:7.0f} ms  {t.command.tool} {' '.join(t.command.args[:2])}  ({t.command.file})")
+    if not quiet:
+        what = f"{len(result.changed)} changed" + (f", {len(result.removed)} removed" if result.removed else "")
+        checked = "" if no_validate else ", checked"
+        print(f"built {out}/: {len(result.files)} files, {what}{checked} in {result.seconds:.2f}s")
+
+
+@app.command()
+def validate(spec: SpecArg) -> None:
+    """Check SPEC and report every problem; writes nothing."""
+    from .spec.load import load_spec
+
+    loaded = _guard(lambda: load_spec(spec))
+    _print_warnings(loaded.warnings)
+    print(f"{spec}: valid")
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter spec.")] = Path("aimon-gen.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter spec."""
+    if path.exists() and not force:
+        _err(f"{path} exists; pass --force to overwrite it")
+        raise typer.Exit(1)
+    text = (Path(__file__).parent / "starter.yaml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}; next: aimon-gen build {path}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec (for editors)."""
+    import json
+
+    from .spec.model import Spec
+
+    doc = Spec.model_json_schema(by_alias=True)
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "aimon-gen spec"
+    print(json.dumps(doc, indent=2, sort_keys=True))
+
+
+@app.command()
+def thresholds() -> None:
+    """List every named threshold with its default and meaning."""
+    from .thresholds import catalog
+
+    for name, t in sorted(catalog().items()):
+        extra = f" for {t['for']}" if t.get("for") else ""
+        print(f"{name}: {t['value']} {t.get('unit', '')}{extra}  {t.get('description', '')}")
+
+
+def _print_warnings(warnings) -> None:
+    for w in warnings:
+        _err(str(w))
+
+
+def _guard(fn):
+    """Turn every expected failure into messages and exit 1; a bug into one line and exit 3."""
+    from .errors import CheckFailed, OutputConflict, SpecInvalid, ToolMissing
+
+    try:
+        return fn()
+    except SpecInvalid as exc:
+        for p in exc.problems:
+            _err(str(p))
+        _err(f"{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found; nothing written")
+    except CheckFailed as exc:
+        _err(f"{exc.tool} rejected the generated {exc.file}; nothing written:")
+        _err(exc.output.rstrip())
+    except ToolMissing as exc:
+        _err(f"{exc.tool} not found on PATH: {exc.how}; nothing written")
+    except OutputConflict as exc:
+        for f in exc.files:
+            _err(f"{exc.out_dir}/{f}: exists and was not written by aimon-gen; move it away or choose another -o")
+        _err("nothing written")
+    except KeyboardInterrupt:
+        _err("interrupted; nothing written")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        _err(f"aimon-gen: internal error ({type(exc).__name__}: {exc}). This is a bug: please report it at "
+             f"{REPORT} with the spec and this line. Nothing was written.")
+        raise typer.Exit(3) from None
+    raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(130)

@@ -1,0 +1,47 @@
+"""Compile: pure functions from the Spec to plain documents (a Bundle).
+
+A Bundle maps an output path (`prometheus.yml`, `alert.rules.yml`, `dashboards/gpu.json`,
+...) to a Python document. Each step adds its documents; prometheus.yml comes last because
+it lists the rule files the other steps produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Context:
+    spec: object         # Spec
+    spec_file: str       # as the user named it, for messages
+    spec_dir: Path       # user rule packs are relative to it
+    # Findings (spec path, message) that do not stop the build; shown at their spec line.
+    warnings: list = field(default_factory=list)
+
+    def warn(self, path: tuple, message: str, hint: str = "") -> None:
+        from ..spec.checks import Finding
+        self.warnings.append(Finding(path, message, hint, warning=True))
+
+
+def compile_bundle(ctx: Context) -> dict[str, object]:
+    from . import readme, scrape
+
+    bundle: dict[str, object] = {}
+    for step in _steps():
+        # A step sees what earlier steps made (e.g. Alertmanager checks the generated alerts).
+        for path, doc in step(ctx, bundle).items():
+            if path in bundle:
+                raise ValueError(f"two compile steps wrote {path}")
+            bundle[path] = doc
+    rule_files = sorted(p for p in bundle if p.endswith(".rules.yml"))
+    bundle.update(scrape.compile_prometheus(ctx.spec, rule_files))
+    bundle.update(readme.compile_readme(ctx.spec, sorted(bundle)))
+    return bundle
+
+
+def _steps():
+    """Each step: (Context, bundle so far) -> {path: document}. Order matters."""
+    # Imported here so that `aimon-gen --help` never pays for them.
+    steps = []
+    return steps

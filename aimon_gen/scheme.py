@@ -1,0 +1,108 @@
+"""The label scheme and the scrape jobs: shared facts every compiler uses.
+
+One place says which job scrapes what and which labels each target carries, so that
+series from different exporters on one host join:
+
+- every target: `host` (host name without port) - the join key across all jobs;
+- node_exporter and dcgm_exporter: `instance` is the host name too, plus `node_group`,
+  `gpu_model` (GPU groups) and the group's own labels;
+- model servers: `model` (+ the model's labels), one job per server kind;
+- pipelines: `pipeline`; storage: `storage`;
+- `cluster` and `environment` are external labels (see prometheus.yml `global`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .spec.types import split_target
+
+# job name per exporter; rule packs and dashboards select on these.
+JOB_NODE = "node_exporter"
+JOB_DCGM = "dcgm_exporter"
+JOB_MODEL = {"vllm": "vllm", "triton": "triton", "tgi": "tgi", "custom": "ml_inference"}
+JOB_PIPELINE = "pipelines"
+JOB_STORAGE = {"s3": "storage_s3", "ceph": "storage_ceph"}
+JOB_PROMETHEUS = "prometheus"
+
+# Exporters whose `instance` is the bare host name, so node and GPU series join on it.
+HOST_INSTANCE_JOBS = (JOB_NODE, JOB_DCGM)
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    targets: tuple[str, ...]   # host:port
+    labels: tuple[tuple[str, str], ...]
+    source: tuple              # spec path of the entry that declared it, for error messages
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    exporter: str              # key in spec.exporters
+    path: str
+    scheme: str
+    groups: tuple[TargetGroup, ...]
+    host_instance: bool
+
+
+def _with_port(target: str, port: int) -> str:
+    host, given = split_target(target)
+    return target if given is not None else f"{host}:{port}"
+
+
+def _labels(*parts: dict) -> tuple[tuple[str, str], ...]:
+    merged: dict[str, str] = {}
+    for part in parts:
+        merged.update(part)
+    return tuple(sorted(merged.items()))
+
+
+def jobs(spec) -> list[Job]:
+    """Every scrape job of the spec, in a stable order (without Prometheus itself)."""
+    ex = spec.exporters
+    out: list[Job] = []
+
+    node_groups, gpu_groups = [], []
+    for i, g in enumerate(spec.node_groups):
+        base = {"node_group": g.name, **({"gpu_model": g.gpu.model} if g.gpu else {}), **g.labels}
+        node_groups.append(TargetGroup(tuple(_with_port(h, ex.node_exporter.port) for h in g.hosts),
+                                       _labels(base), ("node_groups", i, "hosts")))
+        if g.gpu:
+            gpu_groups.append(TargetGroup(tuple(_with_port(h, ex.dcgm_exporter.port) for h in g.hosts),
+                                          _labels(base), ("node_groups", i, "hosts")))
+    if node_groups:
+        out.append(_job(JOB_NODE, "node_exporter", ex.node_exporter, node_groups, True))
+    if gpu_groups:
+        out.append(_job(JOB_DCGM, "dcgm_exporter", ex.dcgm_exporter, gpu_groups, True))
+
+    for kind, job in JOB_MODEL.items():
+        exporter = getattr(ex, kind)
+        groups = [TargetGroup(tuple(_with_port(t, exporter.port) for t in m.targets),
+                              _labels({"model": m.name}, m.labels), ("models", i, "targets"))
+                  for i, m in enumerate(spec.models) if m.server == kind]
+        if groups:
+            out.append(_job(job, kind, exporter, groups, False))
+
+    groups = [TargetGroup(tuple(_with_port(t, ex.pipeline.port) for t in p.targets),
+                          _labels({"pipeline": p.name}, p.labels), ("pipelines", i, "targets"))
+              for i, p in enumerate(spec.pipelines)]
+    if groups:
+        out.append(_job(JOB_PIPELINE, "pipeline", ex.pipeline, groups, False))
+
+    for kind, job in JOB_STORAGE.items():
+        exporter = getattr(ex, kind)
+        groups = [TargetGroup(tuple(_with_port(t, exporter.port) for t in s.targets),
+                              _labels({"storage": s.name}, s.labels), ("storage", i, "targets"))
+                  for i, s in enumerate(spec.storage) if s.kind == kind]
+        if groups:
+            out.append(_job(job, kind, exporter, groups, False))
+    return out
+
+
+def _job(name, exporter_key, exporter, groups, host_instance) -> Job:
+    return Job(name, exporter_key, exporter.path, exporter.scheme, tuple(groups), host_instance)
+
+
+def instance_of(job: Job, target: str) -> str:
+    return split_target(target)[0] if job.host_instance else target

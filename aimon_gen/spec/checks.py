@@ -1,0 +1,104 @@
+"""Cross-field checks a schema cannot express. Each returns Findings at spec paths."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ..errors import did_you_mean
+from .types import duration_seconds
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: tuple
+    message: str
+    hint: str = ""
+    warning: bool = False
+    at_key: bool = False
+
+
+RESERVED_LABELS = {"job", "instance", "host", "node_group", "gpu_model", "model", "pipeline", "storage",
+                   "cluster", "environment", "shard"}
+
+
+def unique_names(spec) -> Iterable[Finding]:
+    for kind in ("node_groups", "models", "pipelines", "storage", "slos"):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(getattr(spec, kind)):
+            if item.name in seen:
+                yield Finding((kind, i, "name"), f"duplicate name '{item.name}' (also {kind}[{seen[item.name]}])",
+                              f"names must be unique within {kind}")
+            seen.setdefault(item.name, i)
+    seen = {}
+    for i, rw in enumerate(spec.prometheus.remote_write):
+        if rw.name in seen:
+            yield Finding(("prometheus", "remote_write", i, "name"), f"duplicate remote_write name '{rw.name}'")
+        seen.setdefault(rw.name, i)
+
+
+def reserved_labels(spec) -> Iterable[Finding]:
+    scopes = [(("node_groups", i), g) for i, g in enumerate(spec.node_groups)]
+    scopes += [(("models", i), m) for i, m in enumerate(spec.models)]
+    scopes += [(("pipelines", i), p) for i, p in enumerate(spec.pipelines)]
+    scopes += [(("storage", i), s) for i, s in enumerate(spec.storage)]
+    for path, item in scopes:
+        for name in item.labels:
+            if name in RESERVED_LABELS:
+                yield Finding(path + ("labels", name), f"label '{name}' is set by aimon-gen's label scheme",
+                              "choose another name, e.g. team or pool", at_key=True)
+    for name in spec.prometheus.external_labels:
+        if name in ("cluster", "environment"):
+            yield Finding(("prometheus", "external_labels", name), f"'{name}' comes from the spec's top-level "
+                          f"{'name' if name == 'cluster' else 'environment'}", "remove it here", at_key=True)
+
+
+def target_collisions(spec) -> Iterable[Finding]:
+    from ..scheme import instance_of, jobs
+
+    for job in jobs(spec):
+        seen: dict[str, tuple] = {}
+        for group in job.groups:
+            for i, target in enumerate(group.targets):
+                instance = instance_of(job, target)
+                if instance in seen:
+                    first = seen[instance]
+                    yield Finding(group.source + (i,) if group.source[-1] != "hosts" else group.source,
+                                  f"job '{job.name}' would scrape instance '{instance}' twice "
+                                  f"(also from {_fmt(first)})", "each host or endpoint belongs to one entry")
+                else:
+                    seen[instance] = group.source
+
+
+def _fmt(path: tuple) -> str:
+    from .load import format_path
+    return format_path(path)
+
+
+def intervals(spec) -> Iterable[Finding]:
+    p = spec.prometheus
+    if p.scrape_timeout and duration_seconds(p.scrape_timeout) > duration_seconds(p.scrape_interval):
+        yield Finding(("prometheus", "scrape_timeout"),
+                      f"scrape_timeout {p.scrape_timeout} is longer than scrape_interval {p.scrape_interval}",
+                      "Prometheus refuses this; make it at most the interval")
+
+
+def threshold_names(spec) -> Iterable[Finding]:
+    from ..thresholds import catalog
+
+    known = catalog()
+    scopes = [(("thresholds",), spec.thresholds)]
+    for kind in ("node_groups", "models", "pipelines", "storage"):
+        scopes += [((kind, i, "thresholds"), item.thresholds) for i, item in enumerate(getattr(spec, kind))]
+    for path, settings in scopes:
+        for name in settings:
+            if name not in known:
+                yield Finding(path + (name,), f"unknown threshold '{name}'",
+                              did_you_mean(name, known) or "see `aimon-gen thresholds` for the list", at_key=True)
+
+
+CHECKS: list[Callable] = [unique_names, reserved_labels, target_collisions, intervals, threshold_names]
+
+
+def run_checks(spec) -> list[Finding]:
+    return [f for check in CHECKS for f in check(spec)]

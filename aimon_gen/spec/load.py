@@ -1,0 +1,260 @@
+"""YAML spec -> validated Spec, or every problem at its file:line:col.
+
+PyYAML drops positions and silently accepts duplicate keys, so the document is
+composed into nodes and walked here, keeping the position of every key and value.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Problem, SpecInvalid, did_you_mean
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_NODES = 2_000_000
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+PathT = tuple  # of str (mapping keys) and int (list indexes)
+
+
+@dataclass
+class Positions:
+    """1-based (line, col) of each value and each mapping key, by data path."""
+    value: dict[PathT, tuple[int, int]] = field(default_factory=dict)
+    key: dict[PathT, tuple[int, int]] = field(default_factory=dict)
+
+    def of(self, path: PathT, at_key: bool = False) -> tuple[int, int]:
+        if at_key and path in self.key:
+            return self.key[path]
+        for n in range(len(path), -1, -1):
+            p = path[:n]
+            if p in self.value:
+                return self.value[p]
+        return (0, 0)
+
+
+def format_path(path: PathT) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+@dataclass
+class Loaded:
+    spec: Any  # Spec
+    file: str
+    positions: Positions
+    warnings: list[Problem]
+
+
+def load_spec(path: str | Path) -> Loaded:
+    """Read, parse and validate a spec file. Raises SpecInvalid with every problem."""
+    from .model import Spec
+
+    file = str(path)
+    data, positions = parse_yaml(Path(path), file)
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecInvalid(pydantic_problems(exc, data, positions, file, Spec)) from None
+
+    from .checks import run_checks
+
+    findings = run_checks(spec)
+    problems = [Problem(file, *positions.of(f.path, f.at_key), format_path(f.path), f.message, f.hint, f.warning)
+                for f in findings]
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        raise SpecInvalid(errors)
+    return Loaded(spec, file, positions, sorted(problems))
+
+
+def parse_yaml(path: Path, file: str) -> tuple[dict, Positions]:
+    def fail(msg: str, line: int = 0, col: int = 0, hint: str = "") -> SpecInvalid:
+        return SpecInvalid([Problem(file, line, col, "", msg, hint)])
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except IsADirectoryError:
+        raise fail("is a folder, not a spec file") from None
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise fail(f"the file is {len(raw) / 2**20:.1f} MiB; a spec may be at most {MAX_BYTES // 2**20} MiB",
+                   hint="describe fleets with host ranges such as gpu-[001:512].internal")
+    if b"\0" in raw:
+        raise fail("this is a binary file, not a YAML spec")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise fail(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", line, 1) from None
+
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        msg = (exc.problem or "YAML syntax error").strip()
+        if exc.context:
+            msg = f"{exc.context}: {msg}" if "found" in msg else msg
+        raise fail(f"YAML syntax error: {msg}", mark.line + 1 if mark else 0, mark.column + 1 if mark else 0) from None
+    except yaml.YAMLError as exc:
+        raise fail(f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise fail("the spec is empty", hint="start from `aimon-gen init`")
+    if not isinstance(node, yaml.MappingNode):
+        raise fail("the spec must be a mapping of fields (version, name, node_groups, ...)",
+                   node.start_mark.line + 1, node.start_mark.column + 1)
+
+    positions, problems = Positions(), []
+    walker = _Walker(_Loader(""), file, positions, problems)
+    data = walker.walk(node, ())
+    if problems:
+        raise SpecInvalid(problems)
+    return data, positions
+
+
+class _Walker:
+    def __init__(self, loader, file: str, positions: Positions, problems: list[Problem]):
+        self.loader, self.file, self.pos, self.problems = loader, file, positions, problems
+        self.count = 0
+
+    def walk(self, node: yaml.Node, path: PathT) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            if self.count == MAX_NODES + 1:
+                self.problems.append(Problem(self.file, node.start_mark.line + 1, 1, "",
+                                             "the document expands to too many values (alias bomb?)"))
+            return None
+        mark = node.start_mark
+        self.pos.value[path] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            out: dict = {}
+            for knode, vnode in node.value:
+                key = self.loader.construct_object(knode, deep=True)
+                kmark = (knode.start_mark.line + 1, knode.start_mark.column + 1)
+                if not isinstance(key, (str, int, float, bool)) or key is None:
+                    self.problems.append(Problem(self.file, *kmark, format_path(path), "a key must be a plain name"))
+                    continue
+                if key in out:
+                    first = self.pos.key[path + (key,)][0]
+                    self.problems.append(Problem(self.file, *kmark, format_path(path + (key,)),
+                                                 f"duplicate key '{key}' (first given on line {first})",
+                                                 "remove one of them; YAML would silently keep the last"))
+                    continue
+                self.pos.key[path + (key,)] = kmark
+                out[key] = self.walk(vnode, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.walk(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self.loader.construct_object(node, deep=True)
+
+
+# --- pydantic errors -> problems ---------------------------------------------------------
+
+_EXPECTED_RE = re.compile(r"'([^']*)'")
+
+
+def pydantic_problems(exc: ValidationError, data: Any, positions: Positions, file: str,
+                      root: type[BaseModel]) -> list[Problem]:
+    problems: dict[tuple, Problem] = {}
+    for err in exc.errors(include_url=False):
+        path = _data_path(err["loc"], data)
+        kind, value = err["type"], err.get("input")
+        at_key = kind == "extra_forbidden"
+        hint = ""
+        if kind == "missing":
+            msg = f"'{path[-1]}' is required"
+            line, col = positions.of(path[:-1])
+        else:
+            line, col = positions.of(path, at_key=at_key)
+            if kind == "extra_forbidden":
+                allowed = _fields_at(root, path[:-1])
+                msg = f"unknown field '{path[-1]}'"
+                hint = did_you_mean(path[-1], allowed) or (f"allowed: {', '.join(allowed)}" if allowed else "")
+            elif kind == "literal_error":
+                choices = _EXPECTED_RE.findall(err["ctx"]["expected"]) or [err["ctx"]["expected"]]
+                msg = f"{value!r} is not allowed; choose one of: {', '.join(choices)}"
+                hint = did_you_mean(value, choices)
+            elif kind.endswith("_type") or kind.endswith("_parsing"):
+                msg = f"{err['msg'].replace('Input should be', 'expected')}, got {_show(value)}"
+            elif err.get("ctx") and "error" not in err["ctx"] and kind not in ("value_error",):
+                msg = f"{err['msg']}, got {_show(value)}"
+            else:
+                msg = err["msg"].removeprefix("Value error, ")
+        problems.setdefault((path, msg), Problem(file, line, col, format_path(path), msg, hint))
+    return list(problems.values())
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _data_path(loc: tuple, data: Any) -> PathT:
+    """Drop pydantic's union/validator tags from a loc, keeping the path into the data."""
+    out, cur = [], data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, dict) and isinstance(part, str) and not _is_tag(part):
+            out.append(part)  # a missing or extra key
+            cur = None
+    return tuple(out)
+
+
+def _is_tag(part: str) -> bool:
+    return "[" in part or part in {"str", "int", "float", "bool", "list", "dict"} or part[:1].isupper()
+
+
+def _fields_at(root: type[BaseModel], path: PathT) -> list[str]:
+    """Field names (aliases where set) of the model that sits at a data path."""
+    tp: Any = root
+    for part in path:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
+            f = next((f for n, f in tp.model_fields.items() if (f.alias or n) == part), None)
+            if f is None:
+                return []
+            tp = f.annotation
+        elif typing.get_origin(tp) is list and isinstance(part, int):
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or n for n, f in tp.model_fields.items()]
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            tp = models[0] if models else args[0]
+        else:
+            return tp

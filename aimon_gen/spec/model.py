@@ -1,0 +1,162 @@
+"""The spec: one declarative description of an AI estate (version 1).
+
+Field docs become the JSON Schema (`aimon-gen schema`) and the spec reference.
+Cross-field checks (uniqueness, collisions, threshold names) live in `checks.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from .alerting import Alerting
+from .grafana import Grafana
+from .slo import ModelSLO, PipelineSLO, ServiceSLO
+from .types import ByteSize, Duration, HostList, LabelName, LabelValue, Name, Port, Target
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+Labels = dict[LabelName, LabelValue]
+
+
+class ThresholdSetting(Strict):
+    value: float | None = Field(None, description="The threshold; the unit is the one the threshold catalog names.")
+    for_: Duration | None = Field(None, alias="for", description="How long the condition must hold before the alert fires.")
+    severity: Literal["critical", "warning", "info"] | None = None
+    enabled: bool = Field(True, description="false turns the alert off for this scope.")
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+def _shorthand(value: object) -> object:
+    # `name: 90` is short for `name: {value: 90}`.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"value": float(value)}
+    return value
+
+
+Thresholds = dict[str, Annotated[ThresholdSetting, BeforeValidator(_shorthand)]]
+
+
+class Retention(Strict):
+    time: Duration | None = Field("15d", description="--storage.tsdb.retention.time")
+    size: ByteSize | None = Field(None, description="--storage.tsdb.retention.size")
+
+
+class BasicAuth(Strict):
+    username: str
+    password_file: str = Field(description="Path to a file holding the password (never the password).")
+
+
+class RemoteWrite(Strict):
+    name: Name
+    url: str = Field(pattern=r"^https?://\S+$")
+    tenant: str | None = Field(None, description="Sent as the X-Scope-OrgID header (Mimir, Cortex, Thanos Receive).")
+    headers: dict[str, str] = {}
+    basic_auth: BasicAuth | None = None
+    bearer_token_file: str | None = None
+
+
+class Prometheus(Strict):
+    scrape_interval: Duration = "15s"
+    scrape_timeout: Duration | None = Field(None, description="Defaults to the scrape interval, capped at 10s.")
+    evaluation_interval: Duration = "15s"
+    retention: Retention = Retention()
+    external_labels: Labels = {}
+    alertmanagers: list[Target] = Field([], description="host:port of each Alertmanager.")
+    remote_write: list[RemoteWrite] = []
+    service_discovery: Literal["static", "file"] = Field(
+        "static", description="static: targets inline; file: file_sd target files under targets/, for fleets whose hosts change.")
+    shards: int = Field(1, ge=1, le=64, description="Split scrape targets over N Prometheus servers (hashmod).")
+
+
+class Exporter(Strict):
+    port: Port
+    path: str = "/metrics"
+    scheme: Literal["http", "https"] = "http"
+
+
+class Exporters(Strict):
+    """Where each kind of exporter listens; a target without a port gets its kind's port."""
+    node_exporter: Exporter = Exporter(port=9100)
+    dcgm_exporter: Exporter = Exporter(port=9400)
+    vllm: Exporter = Exporter(port=8000)
+    triton: Exporter = Exporter(port=8002)
+    tgi: Exporter = Exporter(port=3000)
+    custom: Exporter = Field(Exporter(port=8000), description="Model servers with the ml_inference_* metrics.")
+    pipeline: Exporter = Exporter(port=9108)
+    s3: Exporter = Exporter(port=9000, path="/minio/v2/metrics/cluster")
+    ceph: Exporter = Exporter(port=9283)
+
+
+class GPU(Strict):
+    model: str = Field(description="GPU model, e.g. H100-80GB; becomes the gpu_model label.")
+    count: int = Field(ge=1, le=64, description="GPUs per host; fewer reporting fires GPUMissing.")
+
+
+class NodeGroup(Strict):
+    name: Name
+    hosts: HostList
+    gpu: GPU | None = None
+    labels: Labels = {}
+    thresholds: Thresholds = {}
+
+
+ServerKind = Literal["vllm", "triton", "tgi", "custom"]
+
+
+class Model(Strict):
+    name: Name
+    server: ServerKind = Field(description="vllm | triton | tgi | custom (ml_inference_* metrics).")
+    targets: list[Target] = Field(min_length=1)
+    labels: Labels = {}
+    slo: ModelSLO | None = None
+    thresholds: Thresholds = {}
+
+
+class Pipeline(Strict):
+    name: Name
+    targets: list[Target] = Field(min_length=1)
+    freshness: Duration = Field(description="Longest time allowed since the last successful run.")
+    labels: Labels = {}
+    slo: PipelineSLO | None = None
+    thresholds: Thresholds = {}
+
+
+StorageKind = Literal["s3", "ceph"]
+
+
+class Storage(Strict):
+    name: Name
+    kind: StorageKind = Field(description="s3: S3-compatible store with MinIO's metrics; ceph: Ceph mgr prometheus module.")
+    targets: list[Target] = Field(min_length=1)
+    labels: Labels = {}
+    thresholds: Thresholds = {}
+
+
+class RuleSettings(Strict):
+    runbook_base_url: str = Field("https://runbooks.example.com/aimon-gen",
+                                  description="Every alert's runbook_url is this base plus /<AlertName>.")
+    packs: list[str] = Field([], description="Folders of your own rule packs, relative to the spec file.")
+    disabled: list[str] = Field([], description="Alert or recording rule names to leave out.")
+
+
+class Spec(Strict):
+    version: Literal[1]
+    name: Name = Field(description="Cluster name: the `cluster` external label and the dashboards' prefix.")
+    environment: LabelValue = "production"
+    prometheus: Prometheus = Prometheus()
+    exporters: Exporters = Exporters()
+    node_groups: list[NodeGroup] = []
+    models: list[Model] = []
+    pipelines: list[Pipeline] = []
+    storage: list[Storage] = []
+    slos: list[ServiceSLO] = Field([], description="SLOs of services that are not models or pipelines.")
+    thresholds: Thresholds = {}
+    rules: RuleSettings = RuleSettings()
+    alerting: Alerting = Alerting()
+    grafana: Grafana = Grafana()

@@ -1,0 +1,212 @@
+"""Value types of the spec: each carries its meaning and its own error message."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+_DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a Prometheus duration such as `1h30m`."""
+    m = _DURATION_RE.match(text)
+    if not m or not text:
+        raise ValueError(f"not a duration: {text!r}")
+    return sum(int(g) * u for g, u in zip(m.groups(), _DURATION_UNITS) if g)
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest Prometheus duration for a whole number of seconds (or ms)."""
+    if seconds == 0:
+        return "0s"
+    ms = round(seconds * 1000)
+    if ms % 1000:
+        return f"{ms}ms"
+    s, out = ms // 1000, []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if s >= size:
+            out.append(f"{s // size}{unit}")
+            s %= size
+    return "".join(out)
+
+
+def _duration(value: object) -> str:
+    if not isinstance(value, str) or not value or not _DURATION_RE.match(value):
+        raise PydanticCustomError(
+            "duration", "{value!r} is not a Prometheus duration; write e.g. 30s, 5m, 1h30m, 30d",
+            {"value": value})
+    if duration_seconds(value) <= 0:
+        raise PydanticCustomError("duration", "a duration must be longer than 0s", {})
+    return value
+
+
+Duration = Annotated[str, BeforeValidator(_duration),
+                     WithJsonSchema({"type": "string", "pattern": _DURATION_RE.pattern,
+                                     "examples": ["15s", "5m", "1h30m"]})]
+
+
+def _percent(value: object) -> float:
+    if isinstance(value, str) and value.endswith("%"):
+        value = value[:-1]
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PydanticCustomError("percent", "{value!r} is not a percentage; write e.g. 99.9",
+                                  {"value": value})
+    if not 0 < value < 100:
+        raise PydanticCustomError("percent", "a percentage must be between 0 and 100 (exclusive), got {value}",
+                                  {"value": value})
+    return float(value)
+
+
+Percent = Annotated[float, BeforeValidator(_percent),
+                    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100})]
+
+_BYTES_RE = re.compile(r"^(\d+)(B|KB|MB|GB|TB|PB|EB)$")
+
+
+def _byte_size(value: object) -> str:
+    if not isinstance(value, str) or not _BYTES_RE.match(value):
+        raise PydanticCustomError(
+            "byte_size", "{value!r} is not a byte size; write a whole number and a unit: B, KB, MB, GB, TB, PB or EB (e.g. 500GB)",
+            {"value": value})
+    return value
+
+
+ByteSize = Annotated[str, BeforeValidator(_byte_size),
+                     WithJsonSchema({"type": "string", "pattern": _BYTES_RE.pattern})]
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def _label_name(value: object) -> str:
+    if not isinstance(value, str) or not _LABEL_RE.match(value):
+        raise PydanticCustomError(
+            "label_name", "{value!r} is not a valid label name: use letters, digits and _, not starting with a digit",
+            {"value": value})
+    if value.startswith("__"):
+        raise PydanticCustomError("label_name", "label names starting with __ are reserved by Prometheus", {})
+    return value
+
+
+LabelName = Annotated[str, BeforeValidator(_label_name),
+                      WithJsonSchema({"type": "string", "pattern": _LABEL_RE.pattern})]
+
+_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
+
+
+def _name(value: object) -> str:
+    if not isinstance(value, str) or not _NAME_RE.match(value):
+        raise PydanticCustomError(
+            "name", "{value!r} is not a valid name: use 1-63 lower-case letters, digits, '.', '-' or '_', "
+            "starting and ending with a letter or digit", {"value": value})
+    return value
+
+
+Name = Annotated[str, BeforeValidator(_name), WithJsonSchema({"type": "string", "pattern": _NAME_RE.pattern})]
+
+
+def _label_value(value: object) -> str:
+    # YAML turns `true`, `1` into non-strings; label values are always strings.
+    if isinstance(value, bool):
+        raise PydanticCustomError("label_value", "label values are strings: quote {value!r}", {"value": value})
+    if isinstance(value, (int, float)):
+        return str(value)
+    if not isinstance(value, str):
+        raise PydanticCustomError("label_value", "a label value must be a string", {})
+    return value
+
+
+LabelValue = Annotated[str, BeforeValidator(_label_value)]
+
+_HOST_RE = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?)$")
+
+
+def _check_host(host: str) -> None:
+    if not _HOST_RE.match(host):
+        raise PydanticCustomError("host", "{value!r} is not a host name or address", {"value": host})
+
+
+def split_target(target: str) -> tuple[str, int | None]:
+    """`host[:port]` -> (host, port or None); IPv6 addresses go in brackets."""
+    if target.startswith("["):
+        host, _, rest = target.partition("]")
+        host += "]"
+        port = rest[1:] if rest.startswith(":") else None
+    elif target.count(":") == 1:
+        host, port = target.split(":")
+    else:
+        host, port = target, None
+    return host, (int(port) if port is not None and port.isdigit() else port)  # type: ignore[return-value]
+
+
+def _target(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise PydanticCustomError("target", "a target is a string 'host' or 'host:port'", {})
+    host, port = split_target(value)
+    _check_host(host)
+    if port is not None and (not isinstance(port, int) or not 1 <= port <= 65535):
+        raise PydanticCustomError("target", "{value!r}: the port must be a number from 1 to 65535",
+                                  {"value": value})
+    return value
+
+
+Target = Annotated[str, BeforeValidator(_target),
+                   WithJsonSchema({"type": "string", "description": "host or host:port"})]
+
+_RANGE_RE = re.compile(r"\[(\d+):(\d+)\]")
+MAX_RANGE = 100_000
+
+
+def expand_hosts(pattern: str) -> list[str]:
+    """`gpu-[001:128].internal` -> 128 hosts; zero padding of the start is kept."""
+    m = _RANGE_RE.search(pattern)
+    if not m:
+        return [pattern]
+    lo_text, hi_text = m.groups()
+    lo, hi = int(lo_text), int(hi_text)
+    if lo > hi:
+        raise PydanticCustomError("host_range", "range [{lo}:{hi}] runs backwards; write [{hi}:{lo}]",
+                                  {"lo": lo_text, "hi": hi_text})
+    if hi - lo + 1 > MAX_RANGE:
+        raise PydanticCustomError("host_range", "range [{lo}:{hi}] expands to more than {max} hosts",
+                                  {"lo": lo_text, "hi": hi_text, "max": MAX_RANGE})
+    width = len(lo_text) if lo_text.startswith("0") else 0
+    head, tail = pattern[:m.start()], pattern[m.end():]
+    return [h for i in range(lo, hi + 1) for h in expand_hosts(f"{head}{i:0{width}d}{tail}")]
+
+
+def _hosts(value: object) -> list[str]:
+    if not isinstance(value, list):
+        raise PydanticCustomError("hosts", "hosts is a list of host names (ranges like gpu-[001:128].internal allowed)", {})
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise PydanticCustomError("hosts", "{value!r} is not a host name", {"value": item})
+        for host in expand_hosts(item):
+            _target(host)
+            out.append(host)
+    return out
+
+
+HostList = Annotated[list[str], BeforeValidator(_hosts),
+                     WithJsonSchema({"type": "array", "items": {"type": "string"},
+                                     "description": "host names; `name-[001:128].domain` ranges expand"})]
+
+
+def _nonempty(value: list) -> list:
+    if not value:
+        raise PydanticCustomError("empty", "give at least one entry", {})
+    return value
+
+
+NonEmpty = AfterValidator(_nonempty)
