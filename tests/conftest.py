@@ -1,0 +1,55 @@
+"""Shared test helpers. Real tools only: a test that needs promtool, amtool, Prometheus,
+Alertmanager or node_exporter and cannot find it fails under CI (CI=true), never passes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "specs" / "example.yaml"
+
+# Debian names first, upstream names second.
+BINARIES = {
+    "promtool": ("promtool",),
+    "amtool": ("amtool",),
+    "prometheus": ("prometheus",),
+    "alertmanager": ("prometheus-alertmanager", "alertmanager"),
+    "node_exporter": ("prometheus-node-exporter", "node_exporter"),
+}
+
+
+def tool(name: str) -> str:
+    """Path of a real binary; skip locally when missing, fail under CI."""
+    for candidate in BINARIES.get(name, (name,)):
+        path = shutil.which(candidate)
+        if path:
+            return path
+    msg = f"{name} is not installed (./dev test installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+@pytest.fixture
+def write_spec(tmp_path):
+    """write_spec(text) -> path of a spec file holding the dedented text."""
+    def _write(text: str, name: str = "spec.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+    return _write
+
+
+MINIMAL = """
+version: 1
+name: test
+node_groups:
+  - name: gpu
+    hosts: [gpu-1.internal]
+    gpu: {model: H100-80GB, count: 8}
+"""
