@@ -60,11 +60,13 @@ def load_spec(path: str | Path) -> Loaded:
     from .model import Spec
 
     file = str(path)
-    data, positions = parse_yaml(Path(path), file)
+    data, positions, problems = parse_yaml(Path(path), file)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
-        raise SpecInvalid(pydantic_problems(exc, data, positions, file, Spec)) from None
+        raise SpecInvalid(problems + pydantic_problems(exc, data, positions, file, Spec)) from None
+    if problems:
+        raise SpecInvalid(problems)
 
     from .checks import run_checks
 
@@ -77,7 +79,8 @@ def load_spec(path: str | Path) -> Loaded:
     return Loaded(spec, file, positions, sorted(problems))
 
 
-def parse_yaml(path: Path, file: str) -> tuple[dict, Positions]:
+def parse_yaml(path: Path, file: str) -> tuple[dict, Positions, list[Problem]]:
+    """Data, positions, and problems (duplicate keys) that do not stop validation."""
     def fail(msg: str, line: int = 0, col: int = 0, hint: str = "") -> SpecInvalid:
         return SpecInvalid([Problem(file, line, col, "", msg, hint)])
 
@@ -122,9 +125,7 @@ def parse_yaml(path: Path, file: str) -> tuple[dict, Positions]:
     positions, problems = Positions(), []
     walker = _Walker(_Loader(""), file, positions, problems)
     data = walker.walk(node, ())
-    if problems:
-        raise SpecInvalid(problems)
-    return data, positions
+    return data, positions, problems
 
 
 class _Walker:
@@ -166,6 +167,9 @@ class _Walker:
 
 # --- pydantic errors -> problems ---------------------------------------------------------
 
+# Error kinds raised by spec/types.py, whose messages already show the value.
+_OWN_ERRORS = {"duration", "percent", "byte_size", "label_name", "name", "label_value", "host", "target",
+               "host_range", "hosts", "empty"}
 _EXPECTED_RE = re.compile(r"'([^']*)'")
 
 
@@ -175,7 +179,7 @@ def pydantic_problems(exc: ValidationError, data: Any, positions: Positions, fil
     for err in exc.errors(include_url=False):
         path = _data_path(err["loc"], data)
         kind, value = err["type"], err.get("input")
-        at_key = kind == "extra_forbidden"
+        at_key = kind == "extra_forbidden" or "[key]" in err["loc"]
         hint = ""
         if kind == "missing":
             msg = f"'{path[-1]}' is required"
@@ -190,6 +194,10 @@ def pydantic_problems(exc: ValidationError, data: Any, positions: Positions, fil
                 choices = _EXPECTED_RE.findall(err["ctx"]["expected"]) or [err["ctx"]["expected"]]
                 msg = f"{value!r} is not allowed; choose one of: {', '.join(choices)}"
                 hint = did_you_mean(value, choices)
+            elif kind in _OWN_ERRORS:
+                msg = err["msg"]
+            elif kind in ("model_type", "dict_type"):
+                msg = f"expected a mapping of fields, got {_show(value)}"
             elif kind.endswith("_type") or kind.endswith("_parsing"):
                 msg = f"{err['msg'].replace('Input should be', 'expected')}, got {_show(value)}"
             elif err.get("ctx") and "error" not in err["ctx"] and kind not in ("value_error",):

@@ -38,8 +38,8 @@ def format_duration(seconds: float) -> str:
 def _duration(value: object) -> str:
     if not isinstance(value, str) or not value or not _DURATION_RE.match(value):
         raise PydanticCustomError(
-            "duration", "{value!r} is not a Prometheus duration; write e.g. 30s, 5m, 1h30m, 30d",
-            {"value": value})
+            "duration", "{value} is not a Prometheus duration; write e.g. 30s, 5m, 1h30m, 30d",
+            {"value": repr(value)})
     if duration_seconds(value) <= 0:
         raise PydanticCustomError("duration", "a duration must be longer than 0s", {})
     return value
@@ -58,11 +58,11 @@ def _percent(value: object) -> float:
         except ValueError:
             pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PydanticCustomError("percent", "{value!r} is not a percentage; write e.g. 99.9",
-                                  {"value": value})
+        raise PydanticCustomError("percent", "{value} is not a percentage; write e.g. 99.9",
+                                  {"value": repr(value)})
     if not 0 < value < 100:
         raise PydanticCustomError("percent", "a percentage must be between 0 and 100 (exclusive), got {value}",
-                                  {"value": value})
+                                  {"value": repr(value)})
     return float(value)
 
 
@@ -75,8 +75,8 @@ _BYTES_RE = re.compile(r"^(\d+)(B|KB|MB|GB|TB|PB|EB)$")
 def _byte_size(value: object) -> str:
     if not isinstance(value, str) or not _BYTES_RE.match(value):
         raise PydanticCustomError(
-            "byte_size", "{value!r} is not a byte size; write a whole number and a unit: B, KB, MB, GB, TB, PB or EB (e.g. 500GB)",
-            {"value": value})
+            "byte_size", "{value} is not a byte size; write a whole number and a unit: B, KB, MB, GB, TB, PB or EB (e.g. 500GB)",
+            {"value": repr(value)})
     return value
 
 
@@ -91,8 +91,8 @@ _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 def _label_name(value: object) -> str:
     if not isinstance(value, str) or not _LABEL_RE.match(value):
         raise PydanticCustomError(
-            "label_name", "{value!r} is not a valid label name: use letters, digits and _, not starting with a digit",
-            {"value": value})
+            "label_name", "{value} is not a valid label name: use letters, digits and _, not starting with a digit",
+            {"value": repr(value)})
     if value.startswith("__"):
         raise PydanticCustomError("label_name", "label names starting with __ are reserved by Prometheus", {})
     return value
@@ -107,8 +107,8 @@ _NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
 def _name(value: object) -> str:
     if not isinstance(value, str) or not _NAME_RE.match(value):
         raise PydanticCustomError(
-            "name", "{value!r} is not a valid name: use 1-63 lower-case letters, digits, '.', '-' or '_', "
-            "starting and ending with a letter or digit", {"value": value})
+            "name", "{value} is not a valid name: use 1-63 lower-case letters, digits, '.', '-' or '_', "
+            "starting and ending with a letter or digit", {"value": repr(value)})
     return value
 
 
@@ -118,7 +118,7 @@ Name = Annotated[str, BeforeValidator(_name), WithJsonSchema({"type": "string", 
 def _label_value(value: object) -> str:
     # YAML turns `true`, `1` into non-strings; label values are always strings.
     if isinstance(value, bool):
-        raise PydanticCustomError("label_value", "label values are strings: quote {value!r}", {"value": value})
+        raise PydanticCustomError("label_value", "label values are strings: quote {value}", {"value": repr(value)})
     if isinstance(value, (int, float)):
         return str(value)
     if not isinstance(value, str):
@@ -133,7 +133,7 @@ _HOST_RE = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-
 
 def _check_host(host: str) -> None:
     if not _HOST_RE.match(host):
-        raise PydanticCustomError("host", "{value!r} is not a host name or address", {"value": host})
+        raise PydanticCustomError("host", "{value} is not a host name or address", {"value": repr(host)})
 
 
 def split_target(target: str) -> tuple[str, int | None]:
@@ -155,8 +155,8 @@ def _target(value: object) -> str:
     host, port = split_target(value)
     _check_host(host)
     if port is not None and (not isinstance(port, int) or not 1 <= port <= 65535):
-        raise PydanticCustomError("target", "{value!r}: the port must be a number from 1 to 65535",
-                                  {"value": value})
+        raise PydanticCustomError("target", "{value}: the port must be a number from 1 to 65535",
+                                  {"value": repr(value)})
     return value
 
 
@@ -191,7 +191,7 @@ def _hosts(value: object) -> list[str]:
     out: list[str] = []
     for item in value:
         if not isinstance(item, str):
-            raise PydanticCustomError("hosts", "{value!r} is not a host name", {"value": item})
+            raise PydanticCustomError("hosts", "{value} is not a host name", {"value": repr(item)})
         for host in expand_hosts(item):
             _target(host)
             out.append(host)
