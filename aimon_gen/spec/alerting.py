@@ -1,9 +1,222 @@
-"""The spec's `alerting` section: receivers, routes, inhibition, maintenance windows."""
+"""The spec's `alerting` section: receivers, routes, inhibition, maintenance windows.
+
+Short to write: a receiver lists its channels by kind (`slack: {...}` or a list of them),
+a route matches with `match: {team: genai}`, and routing tests sit next to the routes.
+Secrets are file paths only: an inline secret is an error naming the `*_file` field.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from .types import Duration, LabelName, LabelValue, Name
+
+VERSIONS = ("0.25", "0.26", "0.27", "0.28")
 
 
-class Alerting(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+def _version(value: object) -> object:
+    # YAML reads 0.25 as a float; versions are compared as strings.
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return value
+
+
+def _fail(kind: str, message: str):
+    # No context: the loader then shows the message as is and never echoes the input (a secret).
+    raise PydanticCustomError(kind, message)
+
+
+def _inline_secret(field: str):
+    """A field that must never hold a value: its secret belongs in `<field>_file`."""
+    def reject(value: object) -> None:
+        _fail("inline_secret", f"'{field}' would write a secret into alertmanager.yml; put the secret in a file "
+              f"and give its path as '{field}_file' (e.g. {field}_file: /etc/alertmanager/secrets/"
+              f"{field.replace('_', '-')})")
+    return Annotated[None, BeforeValidator(reject),
+                     Field(None, description=f"Not allowed: use {field}_file.", json_schema_extra={"not": {}})]
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, dict) else value
+
+
+class Channel(_Strict):
+    send_resolved: bool | None = Field(None, description="Also notify when the alert resolves (default: the receiver's).")
+
+
+class Email(Channel):
+    to: str = Field(description="Recipient address(es), comma-separated.")
+    from_: str | None = Field(None, alias="from", description="Sender; defaults to alerting.smtp.from.")
+    smarthost: str | None = Field(None, description="host:port of the SMTP server; defaults to alerting.smtp.smarthost.")
+    auth_username: str | None = None
+    auth_password_file: str | None = None
+    auth_password: _inline_secret("auth_password")
+    require_tls: bool | None = None
+
+
+class Slack(Channel):
+    channel: str = Field(description="e.g. '#genai-alerts'.")
+    api_url_file: str | None = Field(None, description="File holding the Slack incoming-webhook URL (required).")
+    api_url: _inline_secret("api_url")
+
+
+class PagerDuty(Channel):
+    routing_key_file: str | None = Field(None, description="File holding the Events API v2 integration key.")
+    service_key_file: str | None = Field(None, description="File holding a legacy (v1) service key.")
+    routing_key: _inline_secret("routing_key")
+    service_key: _inline_secret("service_key")
+
+
+class MSTeams(Channel):
+    webhook_url_file: str | None = Field(None, description="File holding the Teams incoming-webhook URL (required; Alertmanager >= 0.27).")
+    webhook_url: _inline_secret("webhook_url")
+
+
+class Opsgenie(Channel):
+    api_key_file: str | None = Field(None, description="File holding the Opsgenie API key (required).")
+    api_url: str | None = Field(None, description="e.g. https://api.eu.opsgenie.com/ for the EU instance.")
+    priority: str | None = Field(None, description="P1..P5, or a template.")
+    api_key: _inline_secret("api_key")
+
+
+class Webhook(Channel):
+    url: str | None = Field(None, pattern=r"^https?://\S+$", description="Endpoint; put it in url_file if it holds a token.")
+    url_file: str | None = Field(None, description="File holding the URL (Alertmanager >= 0.26).")
+    max_alerts: int | None = Field(None, ge=0)
+
+
+def _channels(model):
+    return Annotated[list[model], BeforeValidator(_one_or_many)]
+
+
+class Receiver(_Strict):
+    name: Name
+    send_resolved: bool = Field(True, description="Default for this receiver's channels.")
+    email: _channels(Email) = []
+    slack: _channels(Slack) = []
+    pagerduty: _channels(PagerDuty) = []
+    msteams: _channels(MSTeams) = []
+    opsgenie: _channels(Opsgenie) = []
+    webhook: _channels(Webhook) = []
+
+
+CHANNEL_KINDS = ("email", "slack", "pagerduty", "msteams", "opsgenie", "webhook")
+
+
+class Smtp(_Strict):
+    smarthost: str = Field(description="host:port")
+    from_: str = Field(alias="from")
+    auth_username: str | None = None
+    auth_password_file: str | None = None
+    auth_password: _inline_secret("auth_password")
+    require_tls: bool = True
+
+
+MatchValue = Annotated[LabelValue | list[LabelValue], Field(description="A value, or a list of values (any of).")]
+
+
+class Route(_Strict):
+    receiver: Name | None = Field(None, description="Defaults to the parent route's receiver.")
+    match: dict[LabelName, MatchValue] = Field({}, description="Labels the alert must carry, e.g. {team: genai}.")
+    match_re: dict[LabelName, str] = Field({}, description="Labels whose value must match a regex (anchored).")
+    continue_: bool = Field(False, alias="continue", description="Keep looking at the following sibling routes.")
+    group_by: list[LabelName | Literal["..."]] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+    mute_time_intervals: list[Name] = Field([], description="Maintenance windows during which this route stays quiet.")
+    active_time_intervals: list[Name] = Field([], description="Windows outside which this route stays quiet.")
+    routes: list[Route] = []
+
+    @field_validator("match_re")
+    @classmethod
+    def _regex(cls, value: dict) -> dict:
+        for label, pattern in value.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                _fail("regex", f"match_re.{label}: {pattern!r} is not a valid regex ({exc})")
+        return value
+
+
+_DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+_TIME_RE = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
+
+
+def _weekday(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    parts = value.lower().split(":")
+    if len(parts) > 2 or any(p not in _DAYS for p in parts):
+        _fail("weekday", f"{value!r} is not a weekday or range; write e.g. saturday or monday:friday")
+    if len(parts) == 2 and _DAYS.index(parts[0]) > _DAYS.index(parts[1]):
+        _fail("weekday", f"{value!r} runs backwards (weeks start on sunday); split it, e.g. [friday:saturday, sunday]")
+    return value.lower()
+
+
+def _time_range(value: object) -> object:
+    m = _TIME_RE.match(value) if isinstance(value, str) else None
+    if not m:
+        _fail("time_range", f"{value!r} is not a time range; write HH:MM-HH:MM, e.g. 22:00-24:00")
+    h1, m1, h2, m2 = map(int, m.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if m1 > 59 or m2 > 59 or start > 24 * 60 or end > 24 * 60:
+        _fail("time_range", f"{value!r}: times run from 00:00 to 24:00")
+    if start >= end:
+        _fail("time_range", f"{value!r} ends before it starts; a range cannot cross midnight, "
+              "split it into two (e.g. 22:00-24:00 and 00:00-02:00)")
+    return value
+
+
+def _time_zone(value: object) -> object:
+    import zoneinfo
+
+    if not isinstance(value, str):
+        return value
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        from ..errors import did_you_mean
+        hint = did_you_mean(value, zoneinfo.available_timezones()) or "use an IANA name such as Europe/Berlin or UTC"
+        _fail("time_zone", f"unknown time zone {value!r}: {hint}")
+    return value
+
+
+class MaintenanceWindow(_Strict):
+    name: Name
+    weekdays: list[Annotated[str, BeforeValidator(_weekday)]] = Field(
+        [], description="Days or ranges, e.g. [saturday, sunday] or [monday:friday]; empty means every day.")
+    times: list[Annotated[str, BeforeValidator(_time_range)]] = Field(
+        [], description="HH:MM-HH:MM ranges within a day; empty means all day.")
+    time_zone: Annotated[str, BeforeValidator(_time_zone)] = Field("UTC", description="IANA time zone of the times.")
+
+
+class RoutingTest(_Strict):
+    labels: dict[LabelName, LabelValue] = Field(description="Labels of an alert.")
+    receivers: list[Name] = Field(min_length=1, description="Receivers it must reach, in routing-tree order.")
+
+
+class Alerting(_Strict):
+    alertmanager_version: Annotated[Literal[VERSIONS], BeforeValidator(_version)] = Field(
+        "0.25", description="The Alertmanager you run; fields newer versions added are refused below it.")
+    resolve_timeout: Duration = "5m"
+    group_by: list[LabelName | Literal["..."]] = ["alertname", "cluster", "host"]
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+    default_receiver: Name | None = Field(None, description="Receives every alert no route takes; required with receivers.")
+    smtp: Smtp | None = Field(None, description="Defaults for email channels.")
+    receivers: list[Receiver] = []
+    routes: list[Route] = []
+    inhibit: bool = Field(True, description="Node down silences its GPU/exporter/model alerts; critical silences "
+                                            "the same alert's warning; an SLO page silences its ticket.")
+    maintenance_windows: list[MaintenanceWindow] = []
+    tests: list[RoutingTest] = Field([], description="Routing expectations checked with amtool at build time.")

@@ -102,3 +102,11 @@ CHECKS: list[Callable] = [unique_names, reserved_labels, target_collisions, inte
 
 def run_checks(spec) -> list[Finding]:
     return [f for check in CHECKS for f in check(spec)]
+
+
+def _alerting(spec) -> Iterable[Finding]:
+    from .alerting_checks import alerting_checks  # imported late: it imports Finding from here
+    return alerting_checks(spec)
+
+
+CHECKS.append(_alerting)
