@@ -148,6 +148,8 @@ def _guard(fn):
         for f in exc.files:
             _err(f"{exc.out_dir}/{f}: exists and was not written by aimon-gen; move it away or choose another -o")
         _err("nothing written")
+    except OSError as exc:
+        _err(f"aimon-gen: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + "; nothing written")
     except KeyboardInterrupt:
         _err("interrupted; nothing written")
         raise typer.Exit(130) from None
