@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import check, output
 from .compile import Context, compile_bundle
-from .errors import OutputConflict, Problem
+from .errors import OutputConflict, Problem, SpecInvalid
 from .render import render_bundle
 from .spec.load import format_path, load_spec
 
@@ -29,6 +29,9 @@ def generate(spec_path: Path):
     loaded = load_spec(spec_path)
     ctx = Context(loaded.spec, str(spec_path), spec_path.resolve().parent)
     bundle = compile_bundle(ctx)
+    if ctx.errors:
+        raise SpecInvalid([Problem(loaded.file, *loaded.positions.of(e.path, e.at_key), format_path(e.path),
+                                   e.message, e.hint) for e in ctx.errors])
     loaded.warnings = sorted(loaded.warnings + [
         Problem(loaded.file, *loaded.positions.of(w.path, w.at_key), format_path(w.path), w.message, w.hint, True)
         for w in ctx.warnings])

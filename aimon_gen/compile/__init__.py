@@ -19,9 +19,17 @@ class Context:
     # Findings (spec path, message) that do not stop the build; shown at their spec line.
     warnings: list = field(default_factory=list)
 
+    # Problems only the compiled documents reveal (e.g. a route matching a label no alert
+    # carries); the build stops with them at their spec line, like load-time findings.
+    errors: list = field(default_factory=list)
+
     def warn(self, path: tuple, message: str, hint: str = "") -> None:
         from ..spec.checks import Finding
         self.warnings.append(Finding(path, message, hint, warning=True))
+
+    def error(self, path: tuple, message: str, hint: str = "", at_key: bool = False) -> None:
+        from ..spec.checks import Finding
+        self.errors.append(Finding(path, message, hint, at_key=at_key))
 
 
 def compile_bundle(ctx: Context) -> dict[str, object]:
