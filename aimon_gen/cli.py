@@ -102,12 +102,17 @@ def init(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of the spec (for editors)."""
+def schema(markdown: Annotated[bool, typer.Option("--markdown", help="Print the spec reference as Markdown.")] = False) -> None:
+    """Print the JSON Schema of the spec (for editors), or the reference as Markdown."""
     import json
 
     from .spec.model import Spec
 
+    if markdown:
+        from .spec.reference import markdown as reference
+
+        print(reference(Spec), end="")
+        return
     doc = Spec.model_json_schema(by_alias=True)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["title"] = "aimon-gen spec"

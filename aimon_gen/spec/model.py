@@ -146,17 +146,17 @@ class RuleSettings(Strict):
 
 
 class Spec(Strict):
-    version: Literal[1]
+    version: Literal[1] = Field(description="Spec format version; always 1 for now.")
     name: Name = Field(description="Cluster name: the `cluster` external label and the dashboards' prefix.")
-    environment: LabelValue = "production"
+    environment: LabelValue = Field("production", description="The `environment` external label.")
     prometheus: Prometheus = Prometheus()
     exporters: Exporters = Exporters()
-    node_groups: list[NodeGroup] = []
-    models: list[Model] = []
-    pipelines: list[Pipeline] = []
-    storage: list[Storage] = []
+    node_groups: list[NodeGroup] = Field([], description="Hosts of one kind: node_exporter everywhere, dcgm-exporter where `gpu` is set.")
+    models: list[Model] = Field([], description="Model inference services.")
+    pipelines: list[Pipeline] = Field([], description="Data pipelines exporting data_pipeline_* metrics.")
+    storage: list[Storage] = Field([], description="Storage back ends.")
     slos: list[ServiceSLO] = Field([], description="SLOs of services that are not models or pipelines.")
-    thresholds: Thresholds = {}
+    thresholds: Thresholds = Field({}, description="Overrides of named thresholds for everything (`aimon-gen thresholds` lists them).")
     rules: RuleSettings = RuleSettings()
     alerting: Alerting = Alerting()
     grafana: Grafana = Grafana()

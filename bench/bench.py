@@ -1,0 +1,85 @@
+"""Speed and memory of the CLI as users run it: whole processes, wall time and peak RSS.
+
+    .venv/bin/python bench/bench.py [--runs 7] [--validate]
+
+Cases: `aimon-gen --help`, a build of specs/example.yaml, and builds of generated specs
+with 10, 100 and 1,000 hosts (8 GPUs each) and 100 models. Builds skip promtool/amtool
+unless --validate, so the figures are aimon-gen's own time. Targets (issue 2): --help
+< 80 ms, example < 250 ms, 1,000 hosts < 1 s and < 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = Path(sys.executable).parent / "aimon-gen"
+
+
+def fleet_spec(hosts: int, models: int) -> str:
+    kinds = ["vllm", "triton", "tgi", "custom"]
+    lines = ["version: 1", f"name: bench-{hosts}", "node_groups:",
+             "  - name: gpu", f'    hosts: ["gpu-[0001:{hosts:04d}].dc1"]',
+             "    gpu: {model: H100-80GB, count: 8}", "    labels: {team: research}",
+             "models:"]
+    for i in range(models):
+        lines.append(f"  - {{name: model-{i:03d}, server: {kinds[i % 4]}, targets: [infer-{i:03d}.dc1], "
+                     f"labels: {{team: team-{i % 5}}}}}")
+    lines += ["pipelines:", "  - {name: etl, targets: [etl.dc1], freshness: 1h}"]
+    return "\n".join(lines) + "\n"
+
+
+def measure(cmd: list[str], runs: int, cwd: Path) -> tuple[float, float]:
+    """Median wall seconds and max peak RSS (MiB) over `runs` runs of a whole process."""
+    walls, peaks = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        walls.append(time.perf_counter() - t0)
+        peaks.append(usage.ru_maxrss / 1024)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{proc.stderr.read().decode()}")
+        proc.stderr.close()
+    return statistics.median(walls), max(peaks)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--validate", action="store_true", help="include promtool/amtool checks")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="aimon-bench-"))
+    flags = [] if args.validate else ["--no-validate"]
+    try:
+        cases = [("aimon-gen --help", [str(CLI), "--help"])]
+        cases.append(("build specs/example.yaml", [str(CLI), "build", str(ROOT / "specs/example.yaml"),
+                                                   "-o", str(tmp / "ex"), *flags]))
+        for hosts in (10, 100, 1000):
+            spec = tmp / f"fleet-{hosts}.yaml"
+            spec.write_text(fleet_spec(hosts, 100))
+            cases.append((f"build {hosts} hosts x 8 GPUs + 100 models",
+                          [str(CLI), "build", str(spec), "-o", str(tmp / f"o{hosts}"), *flags]))
+        print(f"{'case':<44} {'median wall':>12} {'peak RSS':>10}   ({args.runs} runs, "
+              f"{'with' if args.validate else 'without'} promtool/amtool)")
+        for name, cmd in cases:
+            wall, rss = measure(cmd, args.runs, tmp)
+            print(f"{name:<44} {wall * 1000:>9.0f} ms {rss:>7.0f} MiB")
+        for hosts in (1000,):
+            size = sum(p.stat().st_size for p in (tmp / f"o{hosts}").rglob("*") if p.is_file())
+            print(f"output of the {hosts}-host spec: {size / 1024:.0f} KiB in "
+                  f"{sum(1 for p in (tmp / f'o{hosts}').rglob('*') if p.is_file())} files")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
