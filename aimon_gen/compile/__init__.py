@@ -51,5 +51,8 @@ def compile_bundle(ctx: Context) -> dict[str, object]:
 def _steps():
     """Each step: (Context, bundle so far) -> {path: document}. Order matters."""
     # Imported here so that `aimon-gen --help` never pays for them.
+    from .alertmanager import compile_alertmanager
+
     steps = []
+    steps.append(compile_alertmanager)  # keep after the rules and SLO steps: it routes their alerts
     return steps

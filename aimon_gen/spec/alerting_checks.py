@@ -148,6 +148,11 @@ def _windows(al) -> Iterable[Finding]:
             yield Finding(A + ("maintenance_windows", i, "name"), f"duplicate maintenance window '{w.name}'",
                           "window names must be unique")
         seen.setdefault(w.name, i)
+    used = {n for _, r, _ in _all_routes(al.routes, A, ("", "")) for n in r.mute_time_intervals + r.active_time_intervals}
+    for i, w in enumerate(al.maintenance_windows):
+        if w.name not in used:
+            yield Finding(A + ("maintenance_windows", i, "name"), f"no route uses maintenance window '{w.name}'",
+                          "name it in a route's mute_time_intervals, or remove it", warning=True)
 
 
 def _tests(al, names: list[str]) -> Iterable[Finding]:

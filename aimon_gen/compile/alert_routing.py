@@ -1,0 +1,166 @@
+"""Where the generated alerts would go: build-time analysis of the routing tree.
+
+Each generated alert (the `*.rules.yml` documents compiled so far) is expanded into the
+label sets it fires with, one per spec entry it watches (node group, model, pipeline,
+storage), and sent through the routes with spec/routing.py. Errors: a route matcher on a
+label no alert carries. Warnings: alerts that only the default receiver would get.
+
+Label sets come from the expression without parsing PromQL: the jobs it selects
+(`job="..."`, else the exporters of the catalog metrics it reads, following recording
+rules), the target labels of those jobs (scheme.py), equality matchers that pick one
+entry (`model="x"`), and `by (...)` clauses that drop the rest. Close enough for routing
+on owner labels such as team; the routing tests check the real thing with amtool.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import did_you_mean
+from ..spec import routing
+
+_IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*\"((?:[^\"\\]|\\.)*)\"")
+_BY = re.compile(r"\b(by|without|group_left|group_right|on|ignoring)\s*\(([^)]*)\)")
+# Labels every alert has: its name, and what Prometheus adds on the way to Alertmanager.
+_ALWAYS = {"alertname"}
+
+
+@dataclass(frozen=True)
+class Instance:
+    alert: str
+    labels: dict
+    scope: str      # e.g. "node_group=h100-train", for messages
+
+
+def analyse(ctx, bundle: dict) -> None:
+    al = ctx.spec.alerting
+    rules = [r for path in sorted(bundle) if path.endswith(".rules.yml") for r in _rules(bundle[path])]
+    instances = alert_instances(ctx.spec, rules)
+    known = known_labels(ctx.spec, rules, instances)
+    for path, route in _routes(al.routes, ("alerting",)):
+        for key in ("match", "match_re"):
+            for label in getattr(route, key):
+                if label not in known:
+                    ctx.error(path + (key, label), f"no generated alert carries label '{label}', so this "
+                              "route can never match", did_you_mean(label, known) or
+                              "set it as a label of a node group, model, pipeline or storage entry",
+                              at_key=True)
+    if not instances:
+        return
+    root = routing.tree(al)
+    only_default: dict[str, list[str]] = {}
+    for inst in instances:
+        if routing.match(root, inst.labels) == [root]:
+            only_default.setdefault(inst.alert, []).append(inst.scope)
+    for alert, scopes in only_default.items():
+        shown = ", ".join(s for s in scopes[:3] if s) + (f" and {len(scopes) - 3} more" if len(scopes) > 3 else "")
+        ctx.warn(("alerting", "default_receiver"),
+                 f"alert {alert}{' (' + shown + ')' if shown else ''} reaches only the default receiver "
+                 f"'{al.default_receiver}'", "add a route for its owner, e.g. match: {team: ...}")
+
+
+def _rules(doc) -> list[dict]:
+    if not isinstance(doc, dict):
+        return []
+    return [r for g in doc.get("groups", []) for r in g.get("rules", [])]
+
+
+def _routes(routes, parent: tuple):
+    for i, r in enumerate(routes):
+        path = parent + ("routes", i)
+        yield path, r
+        yield from _routes(r.routes, path)
+
+
+def alert_instances(spec, rules: list[dict]) -> list[Instance]:
+    from ..scheme import jobs
+
+    records: dict[str, list[dict]] = {}
+    for r in rules:
+        if "record" in r:
+            records.setdefault(r["record"], []).append(r)
+    by_job = {j.name: j for j in jobs(spec)}
+    kinds = {j.exporter: j.name for j in by_job.values()}
+    external = {"cluster": spec.name, "environment": spec.environment, **spec.prometheus.external_labels}
+    out = []
+    for r in rules:
+        if "alert" not in r:
+            continue
+        expr = _expand(r["expr"], records)
+        static = {**external, **{k: str(v) for k, v in (r.get("labels") or {}).items()}, "alertname": r["alert"]}
+        keep = _kept_labels(expr)
+        equal = {m[0]: m[2] for m in _MATCHER.findall(expr) if m[1] == "="}
+        scopes = []
+        for job in _jobs_of(expr, by_job, kinds):
+            for group in job.groups:
+                labels = dict(group.labels)
+                if any(k in labels and labels[k] != v for k, v in equal.items() if k != "job"):
+                    continue
+                host = group.targets[0].rsplit(":", 1)[0]
+                labels.update(job=job.name, host=host, instance=host if job.host_instance else group.targets[0])
+                scopes.append(labels)
+        for labels in scopes or [{}]:
+            if keep is not None:
+                labels = {k: v for k, v in labels.items() if k in keep}
+            owner = next((f"{k}={labels[k]}" for k in ("node_group", "model", "pipeline", "storage") if k in labels), "")
+            out.append(Instance(r["alert"], {**labels, **static}, owner))
+    return out
+
+
+def _expand(expr: str, records: dict, depth: int = 0) -> str:
+    """The expression with the expressions of the recording rules it reads appended."""
+    if depth > 5:
+        return expr
+    extra = [_expand(r["expr"], records, depth + 1) for name in set(_IDENT.findall(expr)) if name in records
+             for r in records[name]]
+    return " ".join([expr, *extra])
+
+
+def _kept_labels(expr: str) -> set[str] | None:
+    """Labels an aggregation keeps, or None when it keeps them all (no by, or a without)."""
+    clauses = _BY.findall(expr)
+    if not any(kind == "by" for kind, _ in clauses) or any(kind == "without" for kind, _ in clauses):
+        return None
+    return {label.strip() for kind, names in clauses if kind in ("by", "group_left", "group_right")
+            for label in names.split(",") if label.strip()}
+
+
+def _jobs_of(expr: str, by_job: dict, kinds: dict) -> list:
+    from ..catalog import metric_info
+
+    named: list[str] = []
+    for label, op, value in _MATCHER.findall(expr):
+        if label == "job" and op in ("=", "=~"):
+            named += [v for v in by_job if v == value or (op == "=~" and re.fullmatch(value, v))]
+    if not named:
+        for token in set(_IDENT.findall(expr)):
+            info = metric_info(token)
+            if info and info.exporter in kinds:
+                named.append(kinds[info.exporter])
+    return [by_job[n] for n in sorted(set(named))]
+
+
+def known_labels(spec, rules: list[dict], instances: list[Instance]) -> set[str]:
+    """Every label name some generated alert may carry."""
+    from ..catalog import metric_info
+    from ..scheme import jobs
+
+    known = set(_ALWAYS) | {"severity", "job", "host", "instance", "cluster", "environment"}
+    known |= set(spec.prometheus.external_labels)
+    for job in jobs(spec):
+        for group in job.groups:
+            known |= {k for k, _ in group.labels}
+    for inst in instances:
+        known |= set(inst.labels)
+    for r in rules:
+        known |= set(r.get("labels") or {})
+        expr = r.get("expr", "")
+        known |= {m[0] for m in _MATCHER.findall(expr)}
+        known |= {n.strip() for _, names in _BY.findall(expr) for n in names.split(",") if n.strip()}
+        for token in set(_IDENT.findall(expr)):
+            info = metric_info(token)
+            if info:
+                known |= set(info.labels)
+    return known

@@ -1,0 +1,177 @@
+"""Spec `alerting` -> alertmanager.yml (Alertmanager 0.25 syntax) and the routing tests.
+
+No `alerting.receivers`, no alertmanager.yml: a config whose only receiver drops every
+alert would look like alerting while paging nobody, and many teams run an Alertmanager
+configured elsewhere. Prometheus still sends to `prometheus.alertmanagers`.
+
+The routing tests go to `alertmanager-tests.yml`: reviewable next to the config, and
+each one is run at build time as `amtool config routes test --verify.receivers` (see
+`plan_routing_tests`, registered in check.EXTRA_PLANS).
+"""
+
+from __future__ import annotations
+
+from ..spec import routing
+
+CONFIG = "alertmanager.yml"
+TESTS = "alertmanager-tests.yml"
+
+# Alert names and labels the inhibition rules rely on (rules/*.yaml and compile/slo.py).
+NODE_DOWN_ALERT = "NodeDown"
+SLO_LABEL = "slo"
+# Labels that together name one alerting target; a label missing on both sides counts as equal.
+TARGET_LABELS = ["alertname", "cluster", "host", "instance", "gpu", "model", "pipeline", "storage", "slo"]
+
+_KIND_KEY = {"email": "email_configs", "slack": "slack_configs", "pagerduty": "pagerduty_configs",
+             "msteams": "msteams_configs", "opsgenie": "opsgenie_configs", "webhook": "webhook_configs"}
+
+
+def compile_alertmanager(ctx, bundle: dict) -> dict[str, object]:
+    al = ctx.spec.alerting
+    if not al.receivers:
+        if ctx.spec.prometheus.alertmanagers:
+            ctx.warn(("prometheus", "alertmanagers"), "alerts go to an Alertmanager but the spec has no "
+                     "alerting.receivers, so no alertmanager.yml is generated",
+                     "add an alerting section if aimon-gen should configure that Alertmanager")
+        return {}
+    from .alert_routing import analyse
+    analyse(ctx, bundle)
+    doc: dict = {"global": _global(al), "route": _root(al)}
+    if al.inhibit:
+        doc["inhibit_rules"] = inhibit_rules()
+    doc["receivers"] = [_receiver(r) for r in al.receivers]
+    if al.maintenance_windows:
+        doc["time_intervals"] = [_window(w) for w in al.maintenance_windows]
+    out: dict[str, object] = {CONFIG: doc}
+    if al.tests:
+        out[TESTS] = {"tests": [{"labels": dict(t.labels), "receivers": list(t.receivers)} for t in al.tests]}
+    return out
+
+
+def _global(al) -> dict:
+    g: dict = {"resolve_timeout": al.resolve_timeout}
+    if al.smtp:
+        s = al.smtp
+        g["smtp_smarthost"] = s.smarthost
+        g["smtp_from"] = s.from_
+        if s.auth_username:
+            g["smtp_auth_username"] = s.auth_username
+        if s.auth_password_file:
+            g["smtp_auth_password_file"] = s.auth_password_file
+        g["smtp_require_tls"] = s.require_tls
+    return g
+
+
+def _root(al) -> dict:
+    root = {"receiver": al.default_receiver, "group_by": list(al.group_by), "group_wait": al.group_wait,
+            "group_interval": al.group_interval, "repeat_interval": al.repeat_interval}
+    if al.routes:
+        root["routes"] = [_route(r) for r in al.routes]
+    return root
+
+
+def _route(r) -> dict:
+    out: dict = {}
+    if r.receiver:
+        out["receiver"] = r.receiver
+    matchers = [m.render() for m in routing.matchers_of(r)]
+    if matchers:
+        out["matchers"] = matchers
+    if r.continue_:
+        out["continue"] = True
+    for key in ("group_by", "group_wait", "group_interval", "repeat_interval"):
+        value = getattr(r, key)
+        if value is not None:
+            out[key] = list(value) if key == "group_by" else value
+    for key in ("mute_time_intervals", "active_time_intervals"):
+        if getattr(r, key):
+            out[key] = list(getattr(r, key))
+    if r.routes:
+        out["routes"] = [_route(c) for c in r.routes]
+    return out
+
+
+def inhibit_rules() -> list[dict]:
+    """The default inhibitions: consequences stay quiet while their cause is firing."""
+    return [
+        # A down node explains every other alert of that host (GPU, exporters, models on it).
+        {"source_matchers": [f'alertname="{NODE_DOWN_ALERT}"'],
+         "target_matchers": [f'alertname!="{NODE_DOWN_ALERT}"'],
+         "equal": ["cluster", "host"]},
+        # The critical level of an alert makes its warning level noise.
+        {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
+         "equal": list(TARGET_LABELS)},
+        # An SLO's fast-burn page makes its slow-burn ticket noise (alert names may differ).
+        {"source_matchers": [f'{SLO_LABEL}=~".+"', 'severity="critical"'],
+         "target_matchers": [f'{SLO_LABEL}=~".+"', 'severity="warning"'],
+         "equal": ["cluster", SLO_LABEL]},
+    ]
+
+
+def _receiver(r) -> dict:
+    out: dict = {"name": r.name}
+    for kind, key in _KIND_KEY.items():
+        channels = getattr(r, kind)
+        if channels:
+            out[key] = [_channel(kind, ch, r.send_resolved) for ch in channels]
+    return out
+
+
+# Spec field -> Alertmanager field, per channel kind, in output order.
+_FIELDS = {
+    "email": ("to", ("from_", "from"), "smarthost", "auth_username", "auth_password_file", "require_tls"),
+    "slack": ("api_url_file", "channel"),
+    "pagerduty": ("routing_key_file", "service_key_file"),
+    "msteams": ("webhook_url_file",),
+    "opsgenie": ("api_key_file", "api_url", "priority"),
+    "webhook": ("url", "url_file", "max_alerts"),
+}
+
+
+def _channel(kind: str, ch, send_resolved: bool) -> dict:
+    out: dict = {"send_resolved": ch.send_resolved if ch.send_resolved is not None else send_resolved}
+    for field in _FIELDS[kind]:
+        name, key = field if isinstance(field, tuple) else (field, field)
+        value = getattr(ch, name)
+        if value is not None:
+            out[key] = value
+    if kind == "pagerduty":
+        # Our severities (critical, warning, info) are PagerDuty's own; the default would be "error".
+        out["severity"] = '{{ if .CommonLabels.severity }}{{ .CommonLabels.severity }}{{ else }}critical{{ end }}'
+    return out
+
+
+def _window(w) -> dict:
+    spec: dict = {}
+    if w.weekdays:
+        spec["weekdays"] = list(w.weekdays)
+    if w.times:
+        spec["times"] = [{"start_time": t[:5], "end_time": t[6:]} for t in w.times]
+    spec["location"] = w.time_zone
+    return {"name": w.name, "time_intervals": [spec]}
+
+
+def plan_routing_tests(stage, bundle: dict) -> list:
+    """One `amtool config routes test --verify.receivers` per routing test of the spec."""
+    from ..check import Command
+
+    if TESTS not in bundle or CONFIG not in bundle:
+        return []
+    cmds = []
+    for i, t in enumerate(bundle[TESTS]["tests"]):
+        labels = [f"{k}={routing._quote(v)}" for k, v in t["labels"].items()]
+        expect = ",".join(t["receivers"])
+        cmds.append(Command("amtool", ("config", "routes", "test", f"--config.file={CONFIG}",
+                                       f"--verify.receivers={expect}", *labels),
+                            f"{CONFIG} (routing test alerting.tests[{i}]: {' '.join(labels) or 'no labels'} "
+                            f"-> {expect})"))
+    return cmds
+
+
+def _register() -> None:
+    from .. import check
+    if plan_routing_tests not in check.EXTRA_PLANS:
+        check.EXTRA_PLANS.append(plan_routing_tests)
+
+
+_register()
