@@ -55,4 +55,9 @@ def _steps():
 
     steps = []
     steps.append(compile_alertmanager)  # keep after the rules and SLO steps: it routes their alerts
+    from .dashboards import compile_dashboards
+    from .grafana_provisioning import compile_provisioning
+
+    steps.append(compile_dashboards)    # after rules and SLO: reads their recorded names from the bundle
+    steps.append(compile_provisioning)  # after dashboards: provisions them only when there are any
     return steps

@@ -1,0 +1,129 @@
+"""Dashboard definitions as data: the `dashboards/*.yaml` files and their model.
+
+Each file describes one dashboard (rows, panels, queries, units, thresholds by name);
+`_common.yaml` holds the template variables and label filters they share. Files whose
+name starts with `_` are not dashboards. See dashboards/gpu.yaml for a commented example.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..resources import data_dir
+
+# Panel types Grafana ships that are not Angular (graph/singlestat are off since Grafana 11).
+PanelType = Literal["timeseries", "stat", "gauge", "bargauge", "table", "heatmap", "state-timeline"]
+
+
+class _Def(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Query(_Def):
+    expr: str = Field(min_length=1, description="PromQL; {@filter} becomes the filter's label matchers.")
+    legend: str = ""
+    instant: bool = False
+    table: bool = Field(False, description="Table format (one row per series).")
+    heatmap: bool = Field(False, description="Heatmap format (histogram buckets by `le`).")
+    needs: list[str] = []
+
+
+class Step(_Def):
+    color: str
+    value: float | None = None
+
+
+class PanelDef(_Def):
+    title: str = Field(min_length=1)
+    type: PanelType
+    unit: str = Field(min_length=1, description="A Grafana unit id: percent, percentunit, bytes, s, reqps ...")
+    w: int = Field(12, ge=1, le=24)
+    h: int = Field(8, ge=1, le=40)
+    description: str = ""
+    min: float | None = None
+    max: float | None = None
+    thresholds: list[str] = Field([], description="Alert threshold names (rules/thresholds.yaml): the panel "
+                                                   "turns the alert's severity colour where the alert fires.")
+    below: bool = Field(False, description="The alert fires below the threshold (e.g. accuracy).")
+    steps: list[Step] = Field([], description="Fixed colour steps, when no alert threshold applies.")
+    no_value: str | None = None
+    link: str | None = Field(None, description="uid suffix of the dashboard this panel drills down to.")
+    needs: list[str] = []
+    per_pipeline_freshness: bool = Field(False, description="Series named after a pipeline turn red at its freshness.")
+    slo_budget: bool = Field(False, description="One query per SLO: the error budget left.")
+    queries: list[Query] = []
+
+
+class RowDef(_Def):
+    title: str = Field(min_length=1)
+    needs: list[str] = []
+    panels: list[PanelDef] = Field(min_length=1)
+
+
+class BurnWindow(_Def):
+    severity: str
+    long: str
+    short: str
+    budget: float = Field(gt=0, le=1)
+
+
+class DashboardDef(_Def):
+    title: str = Field(min_length=1)
+    uid: str = Field(pattern=r"^[a-z0-9-]{1,20}$", description="Suffix of the dashboard uid: <spec name>-<uid>.")
+    needs: list[str] = []
+    tags: list[str] = []
+    variables: list[str] = []
+    rows: list[RowDef] = []
+    # SLO dashboard only: error-ratio templates and the burn-rate alert windows.
+    error_ratio: dict[str, str | dict[str, str]] = {}
+    burn_windows: list[BurnWindow] = []
+
+
+class VariableDef(_Def):
+    label: str
+    query: str
+
+
+class FilterDef(_Def):
+    job: str | None = None
+    labels: list[str] = []
+    extra: str | None = None
+
+
+class Common(_Def):
+    variables: dict[str, VariableDef]
+    filters: dict[str, FilterDef]
+
+
+class DefinitionError(ValueError):
+    """A shipped or copied dashboard definition that does not match the model."""
+
+
+def _load(path, model):
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise DefinitionError(f"dashboards/{path.name}: {where}: {first['msg']}") from None
+
+
+@cache
+def definitions() -> tuple[Common, tuple[DashboardDef, ...]]:
+    """The shared pieces and every dashboard definition, in file-name order."""
+    folder = data_dir("dashboards")
+    common = _load(folder / "_common.yaml", Common)
+    dashboards = tuple(_load(p, DashboardDef) for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_"))
+    for d in dashboards:
+        unknown = [v for v in d.variables if v not in common.variables]
+        if unknown:
+            raise DefinitionError(f"dashboards/{d.uid}.yaml: unknown variable {unknown[0]!r} "
+                                  f"(known: {', '.join(common.variables)})")
+    return common, dashboards

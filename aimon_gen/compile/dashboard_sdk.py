@@ -1,0 +1,152 @@
+"""Planned dashboards -> Grafana dashboard JSON, through grafana-foundation-sdk.
+
+Only the SDK modules for the panel types in use are imported (the SDK is ~30 ms to load),
+and only when dashboards are compiled. The SDK leaves panel ids, target datasources and
+empty `options` to the caller; `_finish` adds them and puts keys in a reader's order.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from functools import cache
+
+_PANEL_MODULE = {"timeseries": "timeseries", "stat": "stat", "gauge": "gauge", "bargauge": "bargauge",
+                 "table": "table", "heatmap": "heatmap", "state-timeline": "statetimeline"}
+_TOP_ORDER = ("id", "uid", "title", "description", "tags", "timezone", "editable", "graphTooltip", "time",
+              "timepicker", "refresh", "schemaVersion", "fiscalYearStartMonth", "links", "annotations",
+              "templating", "panels")
+_BUILTIN_ANNOTATION = {
+    "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
+    "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}
+
+
+@cache
+def _sdk(name: str):
+    return importlib.import_module(f"grafana_foundation_sdk.builders.{name}")
+
+
+def _models():
+    from grafana_foundation_sdk.models import dashboard as m
+    return m
+
+
+def _thresholds(m, db, steps):
+    return db.ThresholdsConfig().mode(m.ThresholdsMode.ABSOLUTE).steps(
+        [m.Threshold(value=v, color=c) for v, c in steps])
+
+
+def _target(prom, ds, t, ref: str):
+    q = prom.Dataquery().expr(t.expr).ref_id(ref).datasource(ds)
+    if t.legend:
+        q = q.legend_format(t.legend)
+    q = q.instant() if t.instant else q.range()
+    if t.fmt != "time_series":
+        from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+        q = q.format(PromQueryFormat(t.fmt))
+    return q
+
+
+def _panel(m, db, prom, ds, p):
+    module = _sdk(_PANEL_MODULE[p.type])
+    b = module.Panel().title(p.title).unit(p.unit).span(p.w).height(p.h).datasource(ds)
+    if p.description:
+        b = b.description(p.description)
+    if p.min is not None:
+        b = b.min(p.min)
+    if p.max is not None:
+        b = b.max(p.max)
+    if p.no_value is not None:
+        b = b.no_value(p.no_value)
+    if p.steps:
+        b = b.thresholds(_thresholds(m, db, p.steps))
+        if p.type in ("stat", "bargauge", "gauge", "table", "state-timeline"):
+            b = b.color_scheme(db.FieldColor().mode(m.FieldColorModeId.THRESHOLDS))
+    for name, steps in p.overrides:
+        b = b.override_by_name(name, [m.DynamicConfigValue(id_val="thresholds", value=_thresholds(m, db, steps).build())])
+    if p.links:
+        b = b.links([db.DashboardLink(title).url(url).keep_time(False).include_vars(False) for title, url in p.links])
+    for i, t in enumerate(p.targets):
+        b = b.with_target(_target(prom, ds, t, _ref(i)))
+    return _options(p, b)
+
+
+def _options(p, b):
+    common = _sdk("common")
+    from grafana_foundation_sdk.models import common as mc
+    if p.type == "timeseries":
+        b = b.legend(common.VizLegendOptions().show_legend(True).display_mode(mc.LegendDisplayMode.LIST)
+                     .placement(mc.LegendPlacement.BOTTOM).calcs([]))
+        if p.steps or p.overrides:
+            b = b.thresholds_style(common.GraphThresholdsStyleConfig().mode(mc.GraphThresholdsStyleMode.LINE))
+    elif p.type in ("stat", "gauge", "bargauge"):
+        b = b.reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+    elif p.type == "heatmap":
+        b = b.calculate(False)
+    return b
+
+
+def _ref(i: int) -> str:
+    # A..Z, then AA, AB ... as Grafana names them
+    return chr(65 + i) if i < 26 else _ref(i // 26 - 1) + chr(65 + i % 26)
+
+
+def _variables(m, db, spec, common, board, ds):
+    from .dashboards import expand, filters_for
+
+    gf = spec.grafana.datasource
+    out = [db.DatasourceVariable("datasource").label("Data source").type("prometheus")
+           .current(m.VariableOption(text=gf.name, value=gf.uid, selected=True))]
+    for i, name in enumerate(board.variables):
+        v = common.variables[name]
+        before = filters_for(common, board.variables[:i])  # narrow by earlier variables only
+        out.append(db.QueryVariable(name).label(v.label).datasource(ds).query(expand(v.query, before))
+                   .refresh(m.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(m.VariableSort.ALPHABETICAL_ASC)
+                   .include_all(True).all_value(".*").multi(True)
+                   .current(m.VariableOption(text="All", value="$__all", selected=True)))
+    return out
+
+
+def build(spec, common, board, note: str):
+    """The SDK's Dashboard model of one planned dashboard."""
+    m, db, prom = _models(), _sdk("dashboard"), _sdk("prometheus")
+    ds = m.DataSourceRef(type_val="prometheus", uid="${datasource}")
+    tags = ["aimon-gen", spec.name, *spec.grafana.tags, *board.tags]
+    d = (db.Dashboard(board.title).uid(board.uid).description(note).tags(tags).timezone("browser")
+         .editable().tooltip(m.DashboardCursorSync.CROSSHAIR).time("now-6h", "now")
+         .variables(_variables(m, db, spec, common, board, ds))
+         .link(db.DashboardLink(f"{spec.name} dashboards").type(m.DashboardLinkType.DASHBOARDS)
+               .tags(["aimon-gen", spec.name]).as_dropdown(True).include_vars(True).keep_time(True)))
+    if spec.grafana.refresh:
+        d = d.refresh(spec.grafana.refresh)
+    for title, panels in board.rows:
+        d = d.with_row(db.Row(title))
+        for p in panels:
+            d = d.with_panel(_panel(m, db, prom, ds, p))
+    return d.build()
+
+
+def _finish(doc: dict, spec, board) -> dict:
+    from .dashboards import expand
+
+    alerts = {"name": "Firing alerts", "datasource": {"type": "prometheus", "uid": "${datasource}"},
+              "enable": True, "hide": False, "iconColor": "red",
+              "expr": expand('ALERTS{@all, alertstate="firing"}', board.filters),
+              "step": "60s", "titleFormat": "{{alertname}}", "tagKeys": "severity"}
+    doc["annotations"] = {"list": [dict(_BUILTIN_ANNOTATION), alerts]}
+    for i, panel in enumerate(doc.get("panels", []), start=1):
+        panel["id"] = i
+        if panel["type"] != "row":
+            panel.setdefault("options", {})
+            panel.setdefault("transformations", [])
+    ordered = {k: doc[k] for k in _TOP_ORDER if k in doc}
+    ordered.update((k, v) for k, v in doc.items() if k not in ordered)
+    return ordered
+
+
+def to_json(spec, common, board, note: str) -> dict:
+    """One dashboard as a plain JSON document (dicts and lists)."""
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+
+    doc = json.loads(json.dumps(build(spec, common, board, note), cls=JSONEncoder))
+    return _finish(doc, spec, board)
