@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
-from .resources import data_dir
+from .resources import data_dir, read_yaml
 
 
 @dataclass(frozen=True)
@@ -28,8 +26,7 @@ class Threshold:
 @cache
 def catalog() -> dict[str, dict]:
     """name -> {value, for, severity, unit, description} from rules/thresholds.yaml."""
-    with open(data_dir("rules") / "thresholds.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)["thresholds"]
+    return read_yaml(data_dir("rules") / "thresholds.yaml")["thresholds"]
 
 
 def resolve(spec, name: str, scope=None) -> Threshold:
