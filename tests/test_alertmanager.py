@@ -1,0 +1,231 @@
+"""The `alerting` section: spec errors at their lines, the compiled alertmanager.yml, and the
+build-time routing analysis (pure Python; the amtool runs are in test_alertmanager_tools.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aimon_gen.compile import Context
+from aimon_gen.compile.alert_routing import analyse
+from aimon_gen.compile.alertmanager import compile_alertmanager
+from aimon_gen.errors import SpecInvalid
+from aimon_gen.spec import routing
+from aimon_gen.spec.load import load_spec
+
+BASE = """\
+version: 1
+name: ai-prod
+node_groups:
+  - {name: h100-train, hosts: [gpu-a1.internal], gpu: {model: H100-80GB, count: 8}, labels: {team: research, pool: training}}
+models:
+  - {name: llama, server: vllm, targets: ["infer-1.internal:8000"], labels: {team: genai}}
+alerting:
+  default_receiver: ops
+  receivers:
+    - name: ops
+      webhook: {url: "http://hooks.internal/ops"}
+    - name: oncall
+      pagerduty: {routing_key_file: /etc/alertmanager/secrets/pagerduty-key}
+    - name: genai-slack
+      slack: {channel: "#genai-alerts", api_url_file: /etc/alertmanager/secrets/slack-genai}
+  routes:
+    - {receiver: oncall, match: {severity: critical}, continue: true}
+    - {receiver: genai-slack, match: {team: genai}}
+"""
+
+
+def problems(write_spec, text: str) -> list[str]:
+    with pytest.raises(SpecInvalid) as exc:
+        load_spec(write_spec(text))
+    return [str(p).split(":", 1)[1] for p in exc.value.problems]
+
+
+def load(write_spec, text: str):
+    return load_spec(write_spec(text))
+
+
+def test_base_is_valid(write_spec):
+    assert load(write_spec, BASE).spec.alerting.default_receiver == "ops"
+
+
+def test_inline_secret_names_the_file_field_at_its_line_and_hides_the_value(write_spec):
+    text = BASE.replace("{routing_key_file: /etc/alertmanager/secrets/pagerduty-key}",
+                        "{routing_key: 0123456789abcdef}")
+    got = problems(write_spec, text)
+    assert len(got) == 1, got
+    assert got[0].startswith("13:32: alerting.receivers[1].pagerduty.routing_key: 'routing_key' would write a secret")
+    assert "routing_key_file" in got[0]
+    assert "0123456789abcdef" not in got[0]
+
+
+@pytest.mark.parametrize("field", ["api_url", "auth_password"])
+def test_every_inline_secret_field_is_refused(write_spec, field):
+    channel = ('slack: {channel: "#x", api_url: https://hooks.slack.com/services/T/B/SECRET}' if field == "api_url"
+               else 'email: {to: a@example.com, from: b@example.com, smarthost: "smtp:25", auth_password: hunter2}')
+    text = BASE.replace('      webhook: {url: "http://hooks.internal/ops"}', f"      {channel}")
+    got = problems(write_spec, text)
+    assert any(f".{field}: '{field}' would write a secret" in p and f"'{field}_file'" in p for p in got), got
+    assert not any("SECRET" in p or "hunter2" in p for p in got)
+
+
+def test_webhook_url_file_needs_0_26(write_spec):
+    text = BASE.replace('webhook: {url: "http://hooks.internal/ops"}', "webhook: {url_file: /etc/am/hook}")
+    got = problems(write_spec, text)
+    assert got == ["11:16: alerting.receivers[0].webhook[0].url_file: webhook 'url_file' needs Alertmanager 0.26 "
+                   "or newer (alertmanager_version is 0.25) (if you run 0.26+, set alerting.alertmanager_version: "
+                   "'0.26'; else give the URL as 'url')"]
+    assert load(write_spec, text.replace("alerting:\n", "alerting:\n  alertmanager_version: 0.26\n"))
+
+
+def test_msteams_needs_0_27(write_spec):
+    text = BASE.replace('webhook: {url: "http://hooks.internal/ops"}', "msteams: {webhook_url_file: /etc/am/teams}")
+    for version in ("0.25", "0.26"):
+        got = problems(write_spec, text.replace("alerting:\n", f"alerting:\n  alertmanager_version: '{version}'\n"))
+        assert len(got) == 1 and "Microsoft Teams needs Alertmanager 0.27" in got[0], got
+    spec = load(write_spec, text.replace("alerting:\n", "alerting:\n  alertmanager_version: '0.27'\n")).spec
+    ctx = Context(spec, "spec.yaml", None)
+    doc = compile_alertmanager(ctx, {})["alertmanager.yml"]
+    assert doc["receivers"][0]["msteams_configs"] == [{"send_resolved": True, "webhook_url_file": "/etc/am/teams"}]
+
+
+def test_shadowed_route(write_spec):
+    text = BASE + "    - {receiver: oncall, match: {team: genai, severity: warning}}\n"
+    got = problems(write_spec, text)
+    assert got == ["19:7: alerting.routes[2]: this route can never match: alerting.routes[1] before it takes every "
+                   "alert it would (team=\"genai\") and has no continue (move this route above it, add continue: "
+                   "true there, or narrow that route's match)"]
+    # With continue on the earlier route, the later one is reachable.
+    assert load(write_spec, text.replace("match: {team: genai}}", "match: {team: genai}, continue: true}"))
+
+
+def test_catch_all_shadows_everything_after_it(write_spec):
+    text = BASE.replace("    - {receiver: oncall, match: {severity: critical}, continue: true}\n",
+                        "    - {receiver: oncall}\n")
+    got = problems(write_spec, text)
+    assert len(got) == 1 and got[0].startswith("18:7: alerting.routes[1]: this route can never match"), got
+    assert "no matchers: it takes everything" in got[0]
+
+
+def test_unused_receiver(write_spec):
+    text = BASE.replace("  routes:\n", "    - {name: spare, webhook: {url: 'http://x.internal/'}}\n  routes:\n")
+    got = problems(write_spec, text)
+    assert got == ["16:14: alerting.receivers[3].name: no route sends to receiver 'spare' "
+                   "(add a route with receiver: spare, or remove the receiver)"]
+
+
+def test_undefined_and_duplicate_receivers(write_spec):
+    text = BASE.replace("receiver: genai-slack,", "receiver: genai-slak,").replace("name: oncall", "name: ops")
+    got = problems(write_spec, text)
+    assert "12:13: alerting.receivers[1].name: duplicate receiver name 'ops' (also receivers[0]) " \
+           "(receiver names must be unique; merge the two or rename one)" in got
+    assert "18:18: alerting.routes[1].receiver: no receiver named 'genai-slak' (did you mean 'genai-slack'?)" in got
+
+
+def test_group_wait_longer_than_group_interval(write_spec):
+    text = BASE.replace("match: {team: genai}}", "match: {team: genai}, group_wait: 10m}")
+    got = problems(write_spec, text)
+    assert got == ["18:65: alerting.routes[1].group_wait: group_wait 10m is longer than group_interval 5m "
+                   "(the first notification would come after later updates; make group_wait shorter)"]
+
+
+@pytest.mark.parametrize("window, expected", [
+    ('times: ["22:00-02:00"]', "times[0]: '22:00-02:00' ends before it starts"),
+    ('times: ["25:00-26:00"]', "times[0]: '25:00-26:00': times run from 00:00 to 24:00"),
+    ('time_zone: Europe/Berln', "time_zone: unknown time zone 'Europe/Berln': did you mean 'Europe/Berlin'?"),
+    ("weekdays: [funday]", "weekdays[0]: 'funday' is not a weekday or range"),
+])
+def test_bad_maintenance_windows(write_spec, window, expected):
+    text = BASE.replace("match: {team: genai}}", "match: {team: genai}, mute_time_intervals: [night]}")
+    text += f"  maintenance_windows:\n    - {{name: night, {window}}}\n"
+    got = problems(write_spec, text)
+    assert len(got) == 1 and got[0].startswith("20:") and f"alerting.maintenance_windows[0].{expected}" in got[0], got
+
+
+def test_unknown_window_and_failing_routing_test(write_spec):
+    text = BASE.replace("match: {team: genai}}", "match: {team: genai}, mute_time_intervals: [nigth]}")
+    text += "  maintenance_windows:\n    - {name: night, weekdays: [saturday]}\n"
+    assert "18:75: alerting.routes[1].mute_time_intervals[0]: no maintenance window named 'nigth' " \
+           "(did you mean 'night'?)" in problems(write_spec, text)
+    text = BASE + "  tests:\n    - {labels: {team: genai, severity: warning}, receivers: [oncall]}\n"
+    got = problems(write_spec, text)
+    assert got == ["20:61: alerting.tests[0].receivers: routing test fails: these labels reach [genai-slack], "
+                   "expected [oncall] (they end at alerting.routes[1]; fix the routes or the expectation)"]
+
+
+def test_compiled_config(write_spec):
+    text = BASE.replace("match: {team: genai}}", "match: {team: genai}, mute_time_intervals: [night]}")
+    text += ('  maintenance_windows:\n    - {name: night, weekdays: ["monday:friday"], times: ["22:00-24:00"], '
+             'time_zone: Europe/Berlin}\n')
+    spec = load(write_spec, text).spec
+    doc = compile_alertmanager(Context(spec, "spec.yaml", None), {})["alertmanager.yml"]
+    assert doc["route"]["receiver"] == "ops"
+    assert doc["route"]["routes"] == [
+        {"receiver": "oncall", "matchers": ['severity="critical"'], "continue": True},
+        {"receiver": "genai-slack", "matchers": ['team="genai"'], "mute_time_intervals": ["night"]}]
+    assert doc["time_intervals"] == [{"name": "night", "time_intervals": [
+        {"weekdays": ["monday:friday"], "times": [{"start_time": "22:00", "end_time": "24:00"}],
+         "location": "Europe/Berlin"}]}]
+    assert [r["name"] for r in doc["receivers"]] == ["ops", "oncall", "genai-slack"]
+    assert doc["receivers"][2]["slack_configs"][0]["api_url_file"] == "/etc/alertmanager/secrets/slack-genai"
+    sources = [r["source_matchers"] for r in doc["inhibit_rules"]]
+    assert ['alertname="NodeDown"'] in sources and ['severity="critical"'] in sources
+
+
+def test_inhibition_can_be_switched_off(write_spec):
+    spec = load(write_spec, BASE.replace("alerting:\n", "alerting:\n  inhibit: false\n")).spec
+    assert "inhibit_rules" not in compile_alertmanager(Context(spec, "spec.yaml", None), {})["alertmanager.yml"]
+
+
+def test_no_receivers_no_config_but_a_warning_when_prometheus_sends_alerts(write_spec):
+    spec = load(write_spec, BASE.split("alerting:")[0] + "prometheus: {alertmanagers: ['am.internal:9093']}\n").spec
+    ctx = Context(spec, "spec.yaml", None)
+    assert compile_alertmanager(ctx, {}) == {}
+    assert [w.path for w in ctx.warnings] == [("prometheus", "alertmanagers")]
+
+
+def _bundle(*rules):
+    return {"alert.rules.yml": {"groups": [{"name": "g", "rules": list(rules)}]}}
+
+
+GPU_HOT = {"alert": "GPUTemperatureHigh", "expr": 'DCGM_FI_DEV_GPU_TEMP{job="dcgm_exporter"} > 85',
+           "labels": {"severity": "warning"}}
+VLLM_QUEUE = {"alert": "VLLMQueueLong", "expr": 'sum by (model, team) (vllm:num_requests_waiting) > 10',
+              "labels": {"severity": "warning"}}
+
+
+def test_default_only_alerts_are_warned_about_once_each(write_spec):
+    ctx = Context(load(write_spec, BASE).spec, "spec.yaml", None)
+    analyse(ctx, _bundle(GPU_HOT, VLLM_QUEUE))
+    # The GPU pool's team (research) has no route; genai's queue alert goes to genai-slack.
+    assert [(w.path, w.message) for w in ctx.warnings] == [
+        (("alerting", "default_receiver"),
+         "alert GPUTemperatureHigh (node_group=h100-train) reaches only the default receiver 'ops'")]
+    assert not ctx.errors
+
+
+def test_aggregation_that_drops_the_owner_label_is_caught(write_spec):
+    ctx = Context(load(write_spec, BASE).spec, "spec.yaml", None)
+    analyse(ctx, _bundle(dict(VLLM_QUEUE, expr="sum by (model) (vllm:num_requests_waiting) > 10")))
+    assert [w.message for w in ctx.warnings] == [
+        "alert VLLMQueueLong (model=llama) reaches only the default receiver 'ops'"]
+
+
+def test_matcher_on_a_label_no_alert_carries_is_an_error(write_spec):
+    text = BASE.replace("match: {team: genai}}", "match: {teem: genai}}")
+    ctx = Context(load(write_spec, text).spec, "spec.yaml", None)
+    analyse(ctx, _bundle(GPU_HOT))
+    assert [(e.path, e.message, e.hint) for e in ctx.errors] == [
+        (("alerting", "routes", 1, "match", "teem"),
+         "no generated alert carries label 'teem', so this route can never match", "did you mean 'team'?")]
+    # Labels the exporters put on the series an alert reads are known (dcgm: gpu, UUID, ...).
+    ctx = Context(load(write_spec, text.replace("teem", "gpu")).spec, "spec.yaml", None)
+    analyse(ctx, _bundle(GPU_HOT))
+    assert not ctx.errors
+
+
+def test_python_router_follows_alertmanager_semantics(write_spec):
+    spec = load(write_spec, BASE).spec
+    root = routing.tree(spec.alerting)
+    assert routing.receivers(root, {"severity": "critical", "team": "genai"}) == ["oncall", "genai-slack"]
+    assert routing.receivers(root, {"severity": "critical"}) == ["oncall"]
+    assert routing.receivers(root, {"severity": "warning"}) == ["ops"]
