@@ -94,7 +94,7 @@ class Webhook(Channel):
 
 
 def _channels(model):
-    return Annotated[list[model], BeforeValidator(_one_or_many)]
+    return Annotated[list[model], BeforeValidator(_one_or_many), Field(description="One channel, or a list of them.")]
 
 
 class Receiver(_Strict):
@@ -207,15 +207,16 @@ class RoutingTest(_Strict):
 class Alerting(_Strict):
     alertmanager_version: Annotated[Literal[VERSIONS], BeforeValidator(_version)] = Field(
         "0.25", description="The Alertmanager you run; fields newer versions added are refused below it.")
-    resolve_timeout: Duration = "5m"
-    group_by: list[LabelName | Literal["..."]] = ["alertname", "cluster", "host"]
-    group_wait: Duration = "30s"
-    group_interval: Duration = "5m"
-    repeat_interval: Duration = "4h"
+    resolve_timeout: Duration = Field("5m", description="An alert that stops being sent resolves after this.")
+    group_by: list[LabelName | Literal["..."]] = Field(["alertname", "cluster", "host"],
+                                                       description="Alerts with these labels equal share a notification.")
+    group_wait: Duration = Field("30s", description="Wait before the first notification of a new group.")
+    group_interval: Duration = Field("5m", description="Wait before notifying about changes in a group.")
+    repeat_interval: Duration = Field("4h", description="Repeat an unchanged, still firing group this often.")
     default_receiver: Name | None = Field(None, description="Receives every alert no route takes; required with receivers.")
     smtp: Smtp | None = Field(None, description="Defaults for email channels.")
-    receivers: list[Receiver] = []
-    routes: list[Route] = []
+    receivers: list[Receiver] = Field([], description="Without receivers no alertmanager.yml is generated.")
+    routes: list[Route] = Field([], description="Tried in order; the first match without continue wins.")
     inhibit: bool = Field(True, description="Node down silences its GPU/exporter/model alerts; critical silences "
                                             "the same alert's warning; an SLO page silences its ticket.")
     maintenance_windows: list[MaintenanceWindow] = []
