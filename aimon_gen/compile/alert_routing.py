@@ -98,8 +98,9 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
                 labels = dict(group.labels)
                 if any(k in labels and labels[k] != v for k, v in equal.items() if k != "job"):
                     continue
-                host = group.targets[0].rsplit(":", 1)[0]
-                labels.update(job=job.name, host=host, instance=host if job.host_instance else group.targets[0])
+                target = group.targets[0] if group.targets else ""  # Kubernetes entries: found at run time
+                host = target.rsplit(":", 1)[0]
+                labels.update(job=job.name, host=host, instance=host if job.host_instance else target)
                 scopes.append(labels)
         for labels in scopes or [{}]:
             if keep is not None:

@@ -38,7 +38,7 @@ def compile_alertmanager(ctx, bundle: dict) -> dict[str, object]:
     analyse(ctx, bundle)
     doc: dict = {"global": _global(al), "route": _root(al)}
     if al.inhibit:
-        doc["inhibit_rules"] = inhibit_rules()
+        doc["inhibit_rules"] = inhibit_rules(ctx.spec)
     doc["receivers"] = [_receiver(r) for r in al.receivers]
     if al.maintenance_windows:
         doc["time_intervals"] = [_window(w) for w in al.maintenance_windows]
@@ -91,9 +91,9 @@ def _route(r) -> dict:
     return out
 
 
-def inhibit_rules() -> list[dict]:
+def inhibit_rules(spec) -> list[dict]:
     """The default inhibitions: consequences stay quiet while their cause is firing."""
-    return [
+    rules = [
         # A down node explains every other alert of that host (GPU, exporters, models on it).
         {"source_matchers": [f'alertname="{NODE_DOWN_ALERT}"'],
          "target_matchers": [f'alertname!="{NODE_DOWN_ALERT}"'],
@@ -101,11 +101,16 @@ def inhibit_rules() -> list[dict]:
         # The critical level of an alert makes its warning level noise.
         {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
          "equal": list(TARGET_LABELS)},
-        # An SLO's fast-burn page makes its slow-burn ticket noise (alert names may differ).
-        {"source_matchers": [f'{SLO_LABEL}=~".+"', 'severity="critical"'],
-         "target_matchers": [f'{SLO_LABEL}=~".+"', 'severity="warning"'],
-         "equal": ["cluster", SLO_LABEL]},
     ]
+    # An SLO's fast-burn page makes its slow-burn ticket noise (alert names may differ);
+    # the tiers' severities are the spec's (slo_alerting), critical and warning by default.
+    tiers = getattr(spec, "slo_alerting", None)
+    page, ticket = (tiers.page.severity, tiers.ticket.severity) if tiers else ("critical", "warning")
+    if page != ticket:
+        rules.append({"source_matchers": [f'{SLO_LABEL}=~".+"', f'severity="{page}"'],
+                      "target_matchers": [f'{SLO_LABEL}=~".+"', f'severity="{ticket}"'],
+                      "equal": ["cluster", SLO_LABEL]})
+    return rules
 
 
 def _receiver(r) -> dict:
