@@ -1,0 +1,320 @@
+"""Dashboards: valid against Grafana's dashboard model, queries that parse and read real
+metrics, only what the spec uses, thresholds from the spec, deterministic output."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import EXAMPLE, ROOT  # noqa: E402
+from grafana_schema import problems  # noqa: E402
+
+from aimon_gen.build import generate  # noqa: E402
+from aimon_gen.catalog import emitted_metrics  # noqa: E402
+from aimon_gen.compile.dashboards import dashboard_uid, recorded_names  # noqa: E402
+
+promql_parser = pytest.importorskip("promql_parser")
+
+_VAR = re.compile(r"\$\{?(\w+)\}?")
+_GRAFANA_VARS = {"__rate_interval": "5m", "__interval": "1m", "__range": "1d"}
+
+
+def _build(path: Path):
+    files, bundle, _ = generate(path)
+    dashboards = {p: d for p, d in bundle.items() if p.startswith("dashboards/")}
+    return files, bundle, dashboards
+
+
+def _panels(doc):
+    return [p for p in doc["panels"] if p["type"] != "row"]
+
+
+def _queries(doc):
+    """(where, PromQL) of every query a dashboard runs: panels, variables, annotations."""
+    for p in _panels(doc):
+        for t in p.get("targets", []):
+            yield f"{p['title']}/{t['refId']}", t["expr"]
+    for v in doc["templating"]["list"]:
+        if v["type"] == "query":
+            m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", v["query"])
+            assert m, f"variable {v['name']}: unexpected query {v['query']!r}"
+            yield f"variable {v['name']}", m.group(1)
+    for a in doc["annotations"]["list"]:
+        if "expr" in a:
+            yield f"annotation {a['name']}", a["expr"]
+
+
+def _substitute(expr: str, defined: set[str]) -> str:
+    def one(m):
+        name = m.group(1)
+        if name in _GRAFANA_VARS:
+            return _GRAFANA_VARS[name]
+        assert name in defined, f"${name} is not a variable of this dashboard: {expr}"
+        return ".*"
+    return _VAR.sub(one, expr)
+
+
+def _metrics(node) -> set[str]:
+    pp = promql_parser
+    if isinstance(node, pp.VectorSelector):
+        names = {node.name} if node.name else set()
+        names |= {m.value for m in node.matchers.matchers if m.name == "__name__"}
+        return names
+    if isinstance(node, pp.MatrixSelector):
+        return _metrics(node.vector_selector)
+    if isinstance(node, pp.BinaryExpr):
+        return _metrics(node.lhs) | _metrics(node.rhs)
+    if isinstance(node, pp.Call):
+        return set().union(*(_metrics(a) for a in node.args)) if node.args else set()
+    if isinstance(node, (pp.AggregateExpr, pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr)):
+        out = _metrics(node.expr)
+        if isinstance(node, pp.AggregateExpr) and node.param is not None:
+            out |= _metrics(node.param)
+        return out
+    return set()
+
+
+@pytest.fixture(scope="module")
+def example():
+    return _build(EXAMPLE)
+
+
+def test_example_emits_every_dashboard_and_provisioning(example):
+    files, bundle, dashboards = example
+    assert sorted(dashboards) == [f"dashboards/{n}.json" for n in
+                                  ("gpu", "models", "overview", "pipelines", "resources", "slo")]
+    assert "grafana/provisioning/datasources/aimon-gen.yml" in bundle
+    assert "grafana/provisioning/dashboards/aimon-gen.yml" in bundle
+
+
+def test_every_dashboard_matches_grafanas_model(example):
+    _, _, dashboards = example
+    for path, doc in dashboards.items():
+        assert problems(doc) == [], path
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d.update(rows=[]), "dashboard.rows: unknown key"),
+    (lambda d: d.pop("templating"), "templating: required"),
+    (lambda d: d.update(uid="x" * 41), "uid: at most 40"),
+    (lambda d: _panels(d)[0]["gridPos"].update(w=25), ".gridPos.w: must be 1..24"),
+    (lambda d: _panels(d)[0]["gridPos"].update(x=20, w=12), "must fit the 24-column grid"),
+    (lambda d: _panels(d)[0].update(type="graph"), "Angular panel"),
+    (lambda d: _panels(d)[0].update(type="fancy-panel"), "not a panel type Grafana ships"),
+    (lambda d: _panels(d)[0]["targets"][0].pop("refId"), "every query needs a refId"),
+    (lambda d: _panels(d)[0].update(datasource={"uid": "prometheus"}), "needs a non-empty type"),
+    (lambda d: _panels(d)[0].update(legend={}), ".legend: unknown key"),
+    (lambda d: _panels(d)[0]["fieldConfig"]["defaults"].update(thresholds={"mode": "absolute", "steps": [
+        {"value": 5, "color": "red"}]}), "steps[0].value: the first step is the base"),
+    (lambda d: _panels(d)[1].update(gridPos=dict(_panels(d)[0]["gridPos"])), "overlaps"),
+])
+def test_validator_rejects_what_grafana_rejects(example, mutate, expected):
+    doc = json.loads(json.dumps(example[2]["dashboards/gpu.json"]))
+    mutate(doc)
+    assert any(expected in p for p in problems(doc)), problems(doc)
+
+
+def test_queries_parse_and_read_only_emitted_or_recorded_metrics(example):
+    files, bundle, dashboards = example
+    from aimon_gen.spec.load import load_spec
+    spec = load_spec(EXAMPLE).spec
+    known = emitted_metrics(spec) | set(recorded_names(bundle)) | {"ALERTS"}
+    for path, doc in dashboards.items():
+        defined = {v["name"] for v in doc["templating"]["list"]}
+        for where, expr in _queries(doc):
+            tree = promql_parser.parse(_substitute(expr, defined))
+            unknown = _metrics(tree) - known
+            assert not unknown, f"{path} {where}: reads {sorted(unknown)}, which no configured exporter emits"
+
+
+def test_every_panel_has_unit_datasource_and_fits(example):
+    for path, doc in example[2].items():
+        for p in _panels(doc):
+            assert p["fieldConfig"]["defaults"].get("unit"), f"{path} {p['title']}: no unit"
+            assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+            assert all(t["datasource"] == p["datasource"] for t in p["targets"])
+            assert p["targets"], f"{path} {p['title']}: no query"
+
+
+def test_ids_in_order_uids_stable_and_unique(example):
+    uids = set()
+    for path, doc in example[2].items():
+        assert [p["id"] for p in doc["panels"]] == list(range(1, len(doc["panels"]) + 1))
+        assert doc["uid"] == dashboard_uid("ai-prod", Path(path).stem)
+        uids.add(doc["uid"])
+    assert len(uids) == len(example[2])
+
+
+def test_long_spec_name_gives_valid_distinct_uids():
+    a = dashboard_uid("a" * 63, "overview")
+    b = dashboard_uid("a" * 62 + "b", "overview")
+    assert len(a) <= 40 and re.fullmatch(r"[a-zA-Z0-9_-]+", a) and a != b
+    assert dashboard_uid("ai.prod", "gpu") == "ai-prod-gpu"
+
+
+def test_build_is_deterministic_and_has_no_timestamps(example):
+    again, _, _ = _build(EXAMPLE)
+    for path, data in example[0].items():
+        if path.startswith(("dashboards/", "grafana/")):
+            assert again[path] == data, path
+            assert not re.search(rb"20\d\d-\d\d-\d\dT", data), path
+
+
+def test_only_what_the_spec_uses(write_spec):
+    _, bundle, dashboards = _build(write_spec("""
+        version: 1
+        name: small
+        node_groups:
+          - {name: gpu, hosts: [gpu-1.internal], gpu: {model: H100-80GB, count: 8}}
+        models:
+          - {name: det, server: triton, targets: ["triton-1.internal:8002"]}
+    """))
+    assert sorted(dashboards) == ["dashboards/gpu.json", "dashboards/models.json", "dashboards/overview.json",
+                                  "dashboards/resources.json"]
+    text = json.dumps(dashboards["dashboards/models.json"])
+    assert "nv_inference_request_success" in text
+    for other in ("vllm:", "tgi_", "ml_inference_", "ml_model_accuracy"):
+        assert other not in text, other
+    rows = [p["title"] for p in dashboards["dashboards/models.json"]["panels"] if p["type"] == "row"]
+    assert "Triton" in rows and "vLLM" not in rows and "Quality" not in rows
+    overview = json.dumps(dashboards["dashboards/overview.json"])
+    assert "data_pipeline" not in overview and "Error budget" not in overview
+
+
+def test_no_gpu_no_gpu_dashboard(write_spec):
+    _, bundle, dashboards = _build(write_spec("""
+        version: 1
+        name: cpu
+        node_groups:
+          - {name: etl, hosts: [etl-1.internal]}
+    """))
+    assert sorted(dashboards) == ["dashboards/overview.json", "dashboards/resources.json"]
+    assert "DCGM" not in json.dumps(dashboards)
+
+
+def _panel(doc, title):
+    return next(p for p in _panels(doc) if p["title"] == title)
+
+
+def _steps(panel):
+    return [(s["value"], s["color"]) for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+
+
+def test_thresholds_follow_the_specs_alert_thresholds(write_spec):
+    base = """
+        version: 1
+        name: t
+        node_groups:
+          - {name: gpu, hosts: [gpu-1.internal], gpu: {model: H100-80GB, count: 8}}
+    """.rstrip(" ")
+    _, _, d = _build(write_spec(base + "        thresholds: {gpu_utilization_high: {value: 77, severity: critical}}\n"))
+    panel = _panel(d["dashboards/gpu.json"], "GPU utilisation")
+    assert _steps(panel) == [(None, "green"), (77, "red")]
+    assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "line"}
+    _, _, d = _build(write_spec(base + "        thresholds: {gpu_utilization_high: {enabled: false}}\n", "off.yaml"))
+    assert "thresholds" not in _panel(d["dashboards/gpu.json"], "GPU utilisation")["fieldConfig"]["defaults"]
+
+
+def test_pipeline_panels_turn_red_at_each_pipelines_freshness(example):
+    doc = example[2]["dashboards/pipelines.json"]
+    overrides = _panel(doc, "Time since last successful run")["fieldConfig"]["overrides"]
+    assert overrides == [{"matcher": {"id": "byName", "options": "feature-etl"}, "properties": [
+        {"id": "thresholds", "value": {"mode": "absolute", "steps": [
+            {"value": None, "color": "green"}, {"value": 3600.0, "color": "red"}]}}]}]
+
+
+def test_slo_rows_per_slo_with_burn_rate_lines(example):
+    doc = example[2]["dashboards/slo.json"]
+    rows = [p["title"] for p in doc["panels"] if p["type"] == "row"]
+    assert rows == ["SLO: llama-70b-chat availability", "SLO: llama-70b-chat latency < 500ms"]
+    burn = _panel(doc, "Burn rate per alert window")
+    lines = {o["matcher"]["options"]: o["properties"][0]["value"]["steps"][1]["value"]
+             for o in burn["fieldConfig"]["overrides"]}
+    assert lines == {"1h window": 14.4, "6h window": 6.0, "1d window": 3.0, "3d window": 1.0}
+    latency = next(p for p in _panels(doc) if p["title"] == "SLI over 30d" and p["id"] > 5)
+    assert 'le=~"0.5"' in latency["targets"][0]["expr"]
+
+
+def test_links_point_at_emitted_dashboards(example):
+    uids = {d["uid"] for d in example[2].values()}
+    linked = 0
+    for doc in example[2].values():
+        assert doc["links"][0]["type"] == "dashboards" and doc["links"][0]["tags"] == ["aimon-gen", "ai-prod"]
+        assert set(doc["links"][0]["tags"]) <= set(doc["tags"])
+        for p in _panels(doc):
+            for link in p.get("links", []):
+                assert re.match(r"/d/([\w-]+)\?", link["url"]).group(1) in uids
+                linked += 1
+    assert linked >= 5
+
+
+def test_cluster_variable_matches_series_without_the_label(example):
+    """`cluster` is an external label: local series lack it, and All (`.*`) must still match."""
+    for doc in example[2].values():
+        cluster = next(v for v in doc["templating"]["list"] if v["name"] == "cluster")
+        assert cluster["includeAll"] and cluster["allValue"] == ".*"
+        assert cluster["current"]["value"] == "$__all"
+        for where, expr in _queries(doc):
+            assert 'cluster="' not in expr and "cluster!=" not in expr, where
+    assert re.fullmatch(".*", "")  # a missing label is the empty string, which .* matches
+
+
+def test_provisioning_uses_the_specs_datasource_and_folder(write_spec):
+    files, bundle, dashboards = _build(write_spec("""
+        version: 1
+        name: prov
+        node_groups:
+          - {name: etl, hosts: [etl-1.internal]}
+        grafana:
+          datasource: {name: Prom Main, uid: prom-main, url: "http://prometheus.monitoring:9090"}
+          folder: ML platform
+          dashboards_path: /srv/grafana/ml
+    """))
+    ds = yaml.safe_load(files["grafana/provisioning/datasources/aimon-gen.yml"])
+    assert ds["apiVersion"] == 1
+    assert ds["datasources"] == [{"name": "Prom Main", "type": "prometheus", "uid": "prom-main", "access": "proxy",
+                                  "url": "http://prometheus.monitoring:9090", "isDefault": False,
+                                  "editable": False, "jsonData": {"timeInterval": "15s"}}]
+    prov = yaml.safe_load(files["grafana/provisioning/dashboards/aimon-gen.yml"])["providers"][0]
+    assert (prov["type"], prov["folder"], prov["options"]["path"]) == ("file", "ML platform", "/srv/grafana/ml")
+    for doc in dashboards.values():
+        var = doc["templating"]["list"][0]
+        assert (var["type"], var["current"]["value"]) == ("datasource", "prom-main")
+
+
+def test_default_dashboards_path_is_per_spec(example):
+    prov = yaml.safe_load(example[0]["grafana/provisioning/dashboards/aimon-gen.yml"])["providers"][0]
+    assert prov["options"]["path"] == "/var/lib/grafana/dashboards/ai-prod"
+
+
+def test_definitions_name_known_thresholds_and_panel_types():
+    from aimon_gen import thresholds
+    catalog = thresholds.catalog()
+    missing = []
+    for path in sorted((ROOT / "dashboards").glob("[!_]*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        for row in doc.get("rows", []):
+            for panel in row["panels"]:
+                missing += [f"{path.name}: {panel['title']}: {n}" for n in panel.get("thresholds", [])
+                            if n not in catalog]
+    assert not missing, "thresholds not in rules/thresholds.yaml:\n" + "\n".join(missing)
+
+
+def test_bad_definition_is_reported_with_its_file(tmp_path, monkeypatch):
+    from aimon_gen.compile import dashboard_defs
+    (tmp_path / "_common.yaml").write_text((ROOT / "dashboards/_common.yaml").read_text())
+    (tmp_path / "x.yaml").write_text("title: X\nuid: x\nrows:\n  - title: R\n    panels:\n"
+                                     "      - {title: P, type: graph, unit: short}\n")
+    monkeypatch.setattr(dashboard_defs, "data_dir", lambda name: tmp_path)
+    dashboard_defs.definitions.cache_clear()
+    try:
+        with pytest.raises(dashboard_defs.DefinitionError, match=r"dashboards/x.yaml: rows.0.panels.0.type"):
+            dashboard_defs.definitions()
+    finally:
+        dashboard_defs.definitions.cache_clear()
