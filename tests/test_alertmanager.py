@@ -229,3 +229,21 @@ def test_python_router_follows_alertmanager_semantics(write_spec):
     assert routing.receivers(root, {"severity": "critical", "team": "genai"}) == ["oncall", "genai-slack"]
     assert routing.receivers(root, {"severity": "critical"}) == ["oncall"]
     assert routing.receivers(root, {"severity": "warning"}) == ["ops"]
+
+
+def test_inhibitions_name_alerts_and_labels_the_build_generates():
+    """NodeDown and the SLO labels are names other steps own: a rename there must break this."""
+    from aimon_gen.build import generate
+    from aimon_gen.compile.alertmanager import NODE_DOWN_ALERT, SLO_LABEL
+
+    from conftest import EXAMPLE
+
+    _, bundle, _ = generate(EXAMPLE)
+    rules = [r for p, doc in bundle.items() if p.endswith(".rules.yml") for g in doc["groups"] for r in g["rules"]]
+    alerts = [r for r in rules if "alert" in r]
+    if not alerts:
+        pytest.skip("no rule step yet")
+    assert NODE_DOWN_ALERT in {r["alert"] for r in alerts}
+    assert all(r["labels"]["severity"] in ("critical", "warning", "info") for r in alerts)
+    slo_alerts = [r for r in alerts if SLO_LABEL in r.get("labels", {})]
+    assert slo_alerts or not bundle.get("slo.rules.yml"), "SLO alerts must carry the slo label the inhibition uses"
