@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..resources import data_dir
+from ..resources import data_dir, read_yaml
 
 # Panel types Grafana ships that are not Angular (graph/singlestat are off since Grafana 11).
 PanelType = Literal["timeseries", "stat", "gauge", "bargauge", "table", "heatmap", "state-timeline"]
@@ -103,10 +103,7 @@ class DefinitionError(ValueError):
 
 
 def _load(path, model):
-    import yaml
-
-    with open(path, encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
+    doc = read_yaml(path)
     try:
         return model.model_validate(doc)
     except ValidationError as exc:

@@ -16,6 +16,8 @@ _PANEL_MODULE = {"timeseries": "timeseries", "stat": "stat", "gauge": "gauge", "
 _TOP_ORDER = ("id", "uid", "title", "description", "tags", "timezone", "editable", "graphTooltip", "time",
               "timepicker", "refresh", "schemaVersion", "fiscalYearStartMonth", "links", "annotations",
               "templating", "panels")
+_PANEL_ORDER = ("id", "type", "title", "description", "collapsed", "gridPos", "datasource", "links", "targets",
+                "fieldConfig", "options", "transformations", "panels")
 _BUILTIN_ANNOTATION = {
     "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
     "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}
@@ -134,14 +136,21 @@ def _finish(doc: dict, spec, board) -> dict:
               "expr": expand('ALERTS{@all, alertstate="firing"}', board.filters),
               "step": "60s", "titleFormat": "{{alertname}}", "tagKeys": "severity"}
     doc["annotations"] = {"list": [dict(_BUILTIN_ANNOTATION), alerts]}
+    panels = []
     for i, panel in enumerate(doc.get("panels", []), start=1):
         panel["id"] = i
         if panel["type"] != "row":
             panel.setdefault("options", {})
             panel.setdefault("transformations", [])
-    ordered = {k: doc[k] for k in _TOP_ORDER if k in doc}
-    ordered.update((k, v) for k, v in doc.items() if k not in ordered)
-    return ordered
+        panels.append(_ordered(panel, _PANEL_ORDER))
+    doc["panels"] = panels
+    return _ordered(doc, _TOP_ORDER)
+
+
+def _ordered(obj: dict, first: tuple) -> dict:
+    out = {k: obj[k] for k in first if k in obj}
+    out.update((k, v) for k, v in obj.items() if k not in out)
+    return out
 
 
 def to_json(spec, common, board, note: str) -> dict:
