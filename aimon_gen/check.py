@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .check_sd import for_local_promtool
 from .errors import CheckFailed, ToolMissing
 from .render import render
 
@@ -53,6 +54,7 @@ def plan(stage: Path, bundle: dict, spec_file: str, spec_name: str) -> list[Comm
     cmds: list[Command] = []
     if "prometheus.yml" in bundle:
         doc = _placeholder_secrets(bundle["prometheus.yml"], stage)
+        doc = for_local_promtool(doc, stage)  # Debian's promtool lacks kubernetes_sd
         (stage / CHECK_CONFIG).write_bytes(render("x.yml", doc, spec_file, spec_name))
         cmds.append(Command("promtool", ("check", "config", "--lint-fatal", CHECK_CONFIG), "prometheus.yml"))
     rules = sorted(p for p in bundle if p.endswith(".rules.yml"))

@@ -52,11 +52,19 @@ def build(
     no_validate: Annotated[bool, typer.Option("--no-validate", help="Skip promtool/amtool (not recommended).")] = False,
     timings: Annotated[bool, typer.Option("--timings", help="Print how long each external check took.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print problems only.")] = False,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="files | kubernetes | both (default: the spec's outputs.formats, else files). "
+                         "Kubernetes manifests go under kubernetes/.", show_default=False)] = None,
 ) -> None:
     """Build SPEC into the output folder, checked by promtool and amtool first."""
     from .build import build as run_build
 
-    result = _guard(lambda: run_build(spec, out, validate=not no_validate, check_only=check))
+    formats = {None: (), "files": ("files",), "kubernetes": ("kubernetes",), "both": ("files", "kubernetes")}
+    if format not in formats:
+        _err(f"--format {format}: choose files, kubernetes or both")
+        raise typer.Exit(2)
+    result = _guard(lambda: run_build(spec, out, validate=not no_validate, check_only=check,
+                                      formats=formats[format]))
     _print_warnings(result.warnings)
     if check:
         if result.diff:

@@ -34,6 +34,7 @@ class TargetGroup:
     targets: tuple[str, ...]   # host:port
     labels: tuple[tuple[str, str], ...]
     source: tuple              # spec path of the entry that declared it, for error messages
+    kubernetes: object = None  # KubernetesTargets: found by Kubernetes service discovery (targets empty)
 
 
 @dataclass(frozen=True)
@@ -78,15 +79,13 @@ def jobs(spec) -> list[Job]:
 
     for kind, job in JOB_MODEL.items():
         exporter = getattr(ex, kind)
-        groups = [TargetGroup(tuple(_with_port(t, exporter.port) for t in m.targets),
-                              _labels({"model": m.name}, m.labels), ("models", i, "targets"))
-                  for i, m in enumerate(spec.models) if m.server == kind]
+        groups = [g for i, m in enumerate(spec.models) if m.server == kind
+                  for g in _entry_groups(m, exporter.port, {"model": m.name}, ("models", i))]
         if groups:
             out.append(_job(job, kind, exporter, groups, False))
 
-    groups = [TargetGroup(tuple(_with_port(t, ex.pipeline.port) for t in p.targets),
-                          _labels({"pipeline": p.name}, p.labels), ("pipelines", i, "targets"))
-              for i, p in enumerate(spec.pipelines)]
+    groups = [g for i, p in enumerate(spec.pipelines)
+              for g in _entry_groups(p, ex.pipeline.port, {"pipeline": p.name}, ("pipelines", i))]
     if groups:
         out.append(_job(JOB_PIPELINE, "pipeline", ex.pipeline, groups, False))
 
@@ -97,6 +96,17 @@ def jobs(spec) -> list[Job]:
                   for i, s in enumerate(spec.storage) if s.kind == kind]
         if groups:
             out.append(_job(job, kind, exporter, groups, False))
+    return out
+
+
+def _entry_groups(entry, port: int, owner: dict, path: tuple) -> list[TargetGroup]:
+    """A model's or pipeline's targets: host targets and/or one Kubernetes-discovered group."""
+    labels = _labels(owner, entry.labels)
+    out = []
+    if entry.targets:
+        out.append(TargetGroup(tuple(_with_port(t, port) for t in entry.targets), labels, path + ("targets",)))
+    if entry.kubernetes is not None:
+        out.append(TargetGroup((), labels, path + ("kubernetes",), entry.kubernetes))
     return out
 
 

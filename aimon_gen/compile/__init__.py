@@ -23,6 +23,12 @@ class Context:
     # carries); the build stops with them at their spec line, like load-time findings.
     errors: list = field(default_factory=list)
 
+    # `aimon-gen build --format` (files, kubernetes); empty: the spec's outputs.formats.
+    formats: tuple = ()
+
+    def output_formats(self) -> tuple:
+        return tuple(self.formats or self.spec.outputs.formats)
+
     def warn(self, path: tuple, message: str, hint: str = "") -> None:
         from ..spec.checks import Finding
         self.warnings.append(Finding(path, message, hint, warning=True))
@@ -33,7 +39,7 @@ class Context:
 
 
 def compile_bundle(ctx: Context) -> dict[str, object]:
-    from . import readme, scrape
+    from . import readme, scrape, sharding
 
     bundle: dict[str, object] = {}
     for step in _steps():
@@ -44,6 +50,10 @@ def compile_bundle(ctx: Context) -> dict[str, object]:
             bundle[path] = doc
     rule_files = sorted(p for p in bundle if p.endswith(".rules.yml"))
     bundle.update(scrape.compile_prometheus(ctx.spec, rule_files))
+    bundle.update(sharding.compile_sharding(ctx.spec, bundle))  # shards > 1: per-shard configs, global layer
+    if "kubernetes" in ctx.output_formats():
+        from .kubernetes import compile_kubernetes
+        bundle.update(compile_kubernetes(ctx, bundle))
     bundle.update(readme.compile_readme(ctx.spec, sorted(bundle)))
     return bundle
 

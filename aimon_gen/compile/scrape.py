@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from ..scheme import JOB_PROMETHEUS, Job, jobs
 from ..spec.types import duration_seconds, format_duration
 
@@ -20,7 +23,10 @@ def compile_prometheus(spec, rule_files: list[str]) -> dict[str, object]:
         cfg["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(p.alertmanagers)}]}]}
     scrape_configs = [{"job_name": JOB_PROMETHEUS, "static_configs": [{"targets": ["localhost:9090"]}]}]
     for job in jobs(spec):
-        scrape_configs.append(_scrape_config(spec, job, out))
+        static = [g for g in job.groups if g.kubernetes is None]
+        if static:
+            scrape_configs.append(_scrape_config(spec, dataclasses.replace(job, groups=tuple(static)), out))
+        scrape_configs += [kubernetes_sd_config(job, g) for g in job.groups if g.kubernetes is not None]
     cfg["scrape_configs"] = scrape_configs
     if p.remote_write:
         cfg["remote_write"] = [_remote_write(rw) for rw in p.remote_write]
@@ -57,6 +63,42 @@ def _scrape_config(spec, job: Job, files: dict) -> dict:
                         "target_label": "instance", "replacement": "$1"})
     sc["relabel_configs"] = relabel
     return sc
+
+
+def kubernetes_sd_config(job: Job, group) -> dict:
+    """A job's targets found by Kubernetes service discovery: one scrape config per spec entry,
+    whose `job` label is the exporter's job, so rules and dashboards see no difference."""
+    k = group.kubernetes
+    pod = k.role == "pod"
+    meta = "__meta_kubernetes_pod_label_" if pod else "__meta_kubernetes_service_label_"
+    keep = [{"source_labels": [meta + _sanitize(key)], "regex": _regex_escape(value), "action": "keep"}
+            for key, value in k.selector.items()]
+    port_label = "__meta_kubernetes_pod_container_port_name" if pod else "__meta_kubernetes_endpoint_port_name"
+    keep.append({"source_labels": [port_label], "regex": _regex_escape(k.port), "action": "keep"})
+    relabel = keep + [
+        {"target_label": "job", "replacement": job.name},
+        # host: the node the pod runs on, so model series join node and GPU series
+        {"source_labels": ["__meta_kubernetes_pod_node_name"], "target_label": "host"},
+        {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+        {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+    ] + [{"target_label": name, "replacement": value} for name, value in group.labels]
+    sc: dict = {"job_name": f"{job.name}-kubernetes-{_group_name(group)}"}
+    if job.path != "/metrics":
+        sc["metrics_path"] = job.path
+    if job.scheme != "http":
+        sc["scheme"] = job.scheme
+    sc["kubernetes_sd_configs"] = [{"role": "pod" if pod else "endpoints", "namespaces": {"names": [k.namespace]}}]
+    sc["relabel_configs"] = relabel
+    return sc
+
+
+def _sanitize(key: str) -> str:
+    # Kubernetes label keys become meta label names with every other character as `_`.
+    return re.sub(r"[^a-zA-Z0-9_]", "_", key)
+
+
+def _regex_escape(value: str) -> str:
+    return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", value)
 
 
 def _group_name(group) -> str:

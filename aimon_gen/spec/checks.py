@@ -110,3 +110,11 @@ def _alerting(spec) -> Iterable[Finding]:
 
 
 CHECKS.append(_alerting)
+
+
+def _outputs(spec) -> Iterable[Finding]:
+    from .outputs import output_problems  # imported late: it imports Finding from here
+    return output_problems(spec)
+
+
+CHECKS.append(_outputs)

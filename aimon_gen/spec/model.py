@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .alerting import Alerting
 from .grafana import Grafana
+from .outputs import KubernetesTargets, Outputs
 from .slo import ModelSLO, PipelineSLO, ServiceSLO
 from .types import ByteSize, Duration, HostList, LabelName, LabelValue, Name, Port, Target
 
@@ -72,6 +73,15 @@ class Prometheus(Strict):
     service_discovery: Literal["static", "file"] = Field(
         "static", description="static: targets inline; file: file_sd target files under targets/, for fleets whose hosts change.")
     shards: int = Field(1, ge=1, le=64, description="Split scrape targets over N Prometheus servers (hashmod).")
+    global_layer: Literal["federation", "remote_write"] = Field(
+        "federation", description="With shards > 1, where the rules that need all data run: `federation` "
+                                  "(a global Prometheus scraping each shard's /federate) or `remote_write` (the shards "
+                                  "write to Thanos Receive / Mimir / Cortex, which evaluate them; see the output README).")
+    shard_targets: list[Target] = Field(
+        [], description="host:port of each shard's Prometheus, in shard order, for the global layer's federation; "
+                        "empty means prometheus-shard-<i>:9090.")
+    series_budget: int = Field(2_000_000, ge=1000, description="Active series one Prometheus should hold; "
+                                                              "`aimon-gen plan` warns above it and suggests a shard count.")
 
 
 class Exporter(Strict):
@@ -112,7 +122,8 @@ ServerKind = Literal["vllm", "triton", "tgi", "custom"]
 class Model(Strict):
     name: Name
     server: ServerKind = Field(description="vllm | triton | tgi | custom (ml_inference_* metrics).")
-    targets: list[Target] = Field(min_length=1)
+    targets: list[Target] = Field([], description="host:port of each server; or give `kubernetes` instead.")
+    kubernetes: KubernetesTargets | None = Field(None, description="Find the servers by Kubernetes label selector.")
     labels: Labels = {}
     slo: ModelSLO | None = None
     thresholds: Thresholds = {}
@@ -120,7 +131,8 @@ class Model(Strict):
 
 class Pipeline(Strict):
     name: Name
-    targets: list[Target] = Field(min_length=1)
+    targets: list[Target] = Field([], description="host:port of each exporter; or give `kubernetes` instead.")
+    kubernetes: KubernetesTargets | None = Field(None, description="Find the exporters by Kubernetes label selector.")
     freshness: Duration = Field(description="Longest time allowed since the last successful run.")
     labels: Labels = {}
     slo: PipelineSLO | None = None
@@ -160,3 +172,4 @@ class Spec(Strict):
     rules: RuleSettings = RuleSettings()
     alerting: Alerting = Alerting()
     grafana: Grafana = Grafana()
+    outputs: Outputs = Field(Outputs(), description="Output formats (plain files, Kubernetes manifests) and their settings.")

@@ -1,0 +1,172 @@
+"""Bundle -> Kubernetes manifests for prometheus-operator and the Grafana sidecar.
+
+Generic over the Bundle: every top-level `*.rules.yml` becomes a PrometheusRule, every
+`dashboards/*.json` a ConfigMap, `alertmanager.yml` (when present) a Secret, and the scrape
+jobs of `prometheus.yml` ScrapeConfigs (host targets) or PodMonitors/ServiceMonitors
+(targets given as Kubernetes selectors). Files go under `kubernetes/`, one manifest each,
+with a `kustomization.yaml` listing them (`kubectl apply -k kubernetes/`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..render import to_json, to_yaml
+from ..scheme import jobs
+
+FOLDER = "kubernetes/"
+CONFIGMAP_LIMIT = 1024 * 1024  # bytes of data a ConfigMap may hold (etcd object limit)
+MANAGED = {"app.kubernetes.io/managed-by": "aimon-gen"}
+
+# Shipped rule files are top-level; sharding/ holds the per-shard split of the same rules.
+_RULE_FILE = re.compile(r"^[^/]+\.rules\.yml$")
+_DASHBOARD = re.compile(r"^dashboards/([^/]+)\.json$")
+
+
+def compile_kubernetes(ctx, bundle: dict) -> dict[str, object]:
+    spec, k = ctx.spec, ctx.spec.outputs.kubernetes
+    out: dict[str, object] = {}
+
+    def add(kind: str, name: str, doc: dict) -> None:
+        out[f"{FOLDER}{kind.lower()}-{name}.yaml"] = doc
+
+    for path in sorted(p for p in bundle if _RULE_FILE.match(p)):
+        name = _name(spec.name, path[:-len(".rules.yml")])
+        add("PrometheusRule", name, prometheus_rule(name, k, spec.name, bundle[path]))
+    for kind, name, doc in scrape_manifests(spec, bundle.get("prometheus.yml") or {}):
+        add(kind, name, doc)
+    for path in sorted(bundle):
+        m = _DASHBOARD.match(path)
+        if m:
+            name = _name(spec.name, "dashboard-" + m.group(1))
+            doc = dashboard_configmap(name, k, spec, m.group(1), to_json(bundle[path]))
+            size = len(doc["data"][f"{m.group(1)}.json"].encode())
+            if size > CONFIGMAP_LIMIT:
+                ctx.error(("outputs", "kubernetes"), f"dashboard {path} is {size} bytes, over the 1 MiB ConfigMap "
+                          "limit", "split the dashboard or write it as a plain file (formats: [files])")
+            add("ConfigMap", name, doc)
+    if "alertmanager.yml" in bundle:
+        name = f"alertmanager-{k.alertmanager}"
+        add("Secret", name, alertmanager_secret(name, k, spec.name, to_yaml(bundle["alertmanager.yml"])))
+    out[f"{FOLDER}kustomization.yaml"] = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "metadata": {"name": spec.name, "namespace": k.namespace},
+        "resources": sorted(p[len(FOLDER):] for p in out)}
+    return out
+
+
+def _name(*parts: str) -> str:
+    # DNS-1123 subdomain: lower case alphanumerics, '-' and '.'
+    text = re.sub(r"[^a-z0-9.-]+", "-", "-".join(parts).lower()).strip("-.")
+    return text[:253]
+
+
+def _meta(name: str, k, spec_name: str, labels: dict | None = None, annotations: dict | None = None) -> dict:
+    meta = {"name": name, "namespace": k.namespace,
+            "labels": {**(labels or {}), **MANAGED, "app.kubernetes.io/part-of": spec_name}}
+    if annotations:
+        meta["annotations"] = annotations
+    return meta
+
+
+def prometheus_rule(name: str, k, spec_name: str, rule_file: dict) -> dict:
+    """spec.groups is the rule-file format itself, so the groups pass `promtool check rules`."""
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+            "metadata": _meta(name, k, spec_name, k.rule_labels),
+            "spec": {"groups": list(rule_file.get("groups") or [])}}
+
+
+def dashboard_configmap(name: str, k, spec, stem: str, text: str) -> dict:
+    # grafana_folder: the kube-prometheus-stack sidecar's folderAnnotation
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": _meta(name, k, spec.name, k.dashboard_labels, {"grafana_folder": spec.grafana.folder}),
+            "data": {f"{stem}.json": text}}
+
+
+def alertmanager_secret(name: str, k, spec_name: str, text: str) -> dict:
+    """The operator reads key alertmanager.yaml of Secret alertmanager-<name>. Receiver secrets stay
+    `*_file` paths: mount them with the Alertmanager resource's `spec.secrets`."""
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": _meta(name, k, spec_name), "type": "Opaque",
+            "stringData": {"alertmanager.yaml": text}}
+
+
+def scrape_manifests(spec, prometheus: dict):
+    """(kind, name, manifest) per scrape job: ScrapeConfig for host targets, Pod/ServiceMonitor per selector."""
+    k = spec.outputs.kubernetes
+    configs = {sc["job_name"]: sc for sc in prometheus.get("scrape_configs") or []}
+    for job in jobs(spec):
+        static = [g for g in job.groups if g.kubernetes is None]
+        if static and job.name in configs:
+            name = _name(spec.name, job.name)
+            yield "ScrapeConfig", name, _scrape_config(name, k, spec.name, job, static, configs[job.name])
+        for group in job.groups:
+            if group.kubernetes is None:
+                continue
+            owner = dict(group.labels).get("model") or dict(group.labels)["pipeline"]
+            name = _name(spec.name, job.name, owner)
+            kind = "PodMonitor" if group.kubernetes.role == "pod" else "ServiceMonitor"
+            yield kind, name, _monitor(kind, name, k, spec.name, job, group)
+
+
+def _scrape_config(name, k, spec_name, job, groups, sc: dict) -> dict:
+    body: dict = {"staticConfigs": [{"targets": list(g.targets), "labels": dict(g.labels)} for g in groups]}
+    if job.path != "/metrics":
+        body["metricsPath"] = job.path
+    if job.scheme != "http":
+        body["scheme"] = job.scheme.upper()
+    # The operator names the job scrapeConfig/<ns>/<name>; rules and dashboards select on ours.
+    body["relabelings"] = [{"targetLabel": "job", "replacement": job.name}] + [
+        _relabeling(r) for r in sc.get("relabel_configs") or []]
+    return {"apiVersion": "monitoring.coreos.com/v1alpha1", "kind": "ScrapeConfig",
+            "metadata": _meta(name, k, spec_name, k.monitor_labels), "spec": body}
+
+
+def _monitor(kind: str, name: str, k, spec_name: str, job, group) -> dict:
+    t = group.kubernetes
+    endpoint: dict = {"port": t.port}
+    if job.path != "/metrics":
+        endpoint["path"] = job.path
+    if job.scheme != "http":
+        endpoint["scheme"] = job.scheme
+    endpoint["relabelings"] = (
+        [{"targetLabel": "job", "replacement": job.name},
+         {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "host"}]
+        + [{"targetLabel": key, "replacement": value} for key, value in group.labels])
+    spec = {"selector": {"matchLabels": dict(t.selector)}, "namespaceSelector": {"matchNames": [t.namespace]},
+            ("podMetricsEndpoints" if kind == "PodMonitor" else "endpoints"): [endpoint]}
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": kind,
+            "metadata": _meta(name, k, spec_name, k.monitor_labels), "spec": spec}
+
+
+_CAMEL = {"source_labels": "sourceLabels", "target_label": "targetLabel"}
+
+
+def _relabeling(rule: dict) -> dict:
+    return {_CAMEL.get(key, key): value for key, value in rule.items()}
+
+
+def plan_rule_checks(stage, bundle: dict) -> list:
+    """promtool check rules on the groups inside each generated PrometheusRule (extracted to files)."""
+    from ..check import Command
+    from ..render import render
+
+    manifests = sorted(p for p in bundle if p.startswith(FOLDER + "prometheusrule-"))
+    if not manifests:
+        return []
+    folder = stage / ".check-kubernetes"
+    folder.mkdir(exist_ok=True)
+    files = []
+    for path in manifests:
+        rel = f".check-kubernetes/{path[len(FOLDER):-len('.yaml')]}.rules.yml"
+        (stage / rel).write_bytes(render(rel, {"groups": bundle[path]["spec"]["groups"]}, "spec", "check"))
+        files.append(rel)
+    return [Command("promtool", ("check", "rules", "--lint-fatal", *files), ", ".join(manifests))]
+
+
+def _register() -> None:
+    from .. import check
+    if plan_rule_checks not in check.EXTRA_PLANS:
+        check.EXTRA_PLANS.append(plan_rule_checks)
+
+
+_register()

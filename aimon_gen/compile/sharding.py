@@ -1,0 +1,187 @@
+"""prometheus.shards > 1: one config per shard, splitting the targets by hashmod, and the global layer.
+
+Each shard keeps the targets whose `hashmod` of `__address__` equals its number and carries
+a unique `shard` external label. Rule groups are split by what they need:
+
+- shard-local: every aggregation keeps `instance` (or `host`), no `absent()`, and no input
+  recorded by a global rule. A shard holds every series of its own targets, so these are
+  exact on a shard: `sharding/shard.rules.yml`, evaluated by every shard.
+- global: everything else (`sum by (model)` over targets on different shards, `absent()`,
+  which is true on every shard without the target): `sharding/global.rules.yml`, evaluated
+  by the global layer.
+
+Global layer, `prometheus.global_layer`:
+- `federation`: `sharding/prometheus-global.yml`, a Prometheus scraping each shard's
+  /federate (honor_labels) for the shard-recorded series and the raw series global rules read;
+- `remote_write`: the shards write everything to Thanos Receive / Mimir / Cortex (tenant
+  header from the spec); load global.rules.yml into their ruler (see the output README).
+
+The top-level prometheus.yml and rule files stay: the single-server view, which the promtool
+unit tests run against.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+FOLDER = "sharding/"
+SHARD_RULES = "shard.rules.yml"
+GLOBAL_RULES = "global.rules.yml"
+GLOBAL_CONFIG = "prometheus-global.yml"
+SHARD_LABEL = "shard"
+_RULE_FILE = re.compile(r"^[^/]+\.rules\.yml$")
+
+_AGG = re.compile(r"\b(sum|avg|min|max|count|group|stddev|stdvar|topk|bottomk|quantile|count_values)\s*"
+                  r"(?:(by|without)\s*\(([^()]*)\))?\s*\(")
+_AGG_AFTER = re.compile(r"\)\s*(by|without)\s*\(([^()]*)\)")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+_IDENT = re.compile(r"(?<![\w:.])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![\w:])")
+_PER_TARGET = {"instance", "host"}
+
+
+def shard_config_path(i: int) -> str:
+    return f"{FOLDER}prometheus-shard-{i}.yml"
+
+
+def shard_addresses(spec) -> list[str]:
+    p = spec.prometheus
+    return list(p.shard_targets) or [f"prometheus-shard-{i}:9090" for i in range(p.shards)]
+
+
+def compile_sharding(spec, bundle: dict) -> dict[str, object]:
+    p = spec.prometheus
+    if p.shards < 2 or "prometheus.yml" not in bundle:
+        return {}
+    groups = [g for path in sorted(bundle) if _RULE_FILE.match(path) for g in bundle[path].get("groups") or []]
+    local, global_ = split_groups(groups)
+    out: dict[str, object] = {}
+    if local:
+        out[FOLDER + SHARD_RULES] = {"groups": local}
+    if global_:
+        out[FOLDER + GLOBAL_RULES] = {"groups": global_}
+    for i in range(p.shards):
+        out[shard_config_path(i)] = shard_config(bundle["prometheus.yml"], i, p.shards, bool(local))
+    if p.global_layer == "federation":
+        out[FOLDER + GLOBAL_CONFIG] = global_config(bundle["prometheus.yml"], shard_addresses(spec),
+                                                    federated_names(local, global_), bool(global_))
+    return out
+
+
+def _reads(expr: str) -> set[str]:
+    """Identifiers an expression may select as series (a superset: callers intersect)."""
+    text = _STRING.sub('""', expr)
+    text = re.sub(r"\{[^{}]*\}|\[[^\[\]]*\]", " ", text)
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", " ", text)
+    return {m.group(1) for m in _IDENT.finditer(text) if not text[m.end():].lstrip().startswith("(")}
+
+
+def shard_local(expr: str) -> bool:
+    """True when the expression gives the same answer on the shard holding a target as on all data."""
+    text = _STRING.sub('""', expr)
+    if re.search(r"\babsent(_over_time)?\s*\(", text):
+        return False
+    clauses = [(m.group(2), m.group(3)) for m in _AGG.finditer(text)]
+    clauses += [(m.group(1), m.group(2)) for m in _AGG_AFTER.finditer(text)]
+    aggregations = len(_AGG.findall(text))
+    with_clause = [c for c in clauses if c[0]]
+    if aggregations > len(with_clause):
+        return False  # an aggregation over everything
+    for kind, labels in with_clause:
+        names = {s.strip() for s in labels.split(",") if s.strip()}
+        if kind == "by" and not names & _PER_TARGET:
+            return False
+        if kind == "without" and _PER_TARGET <= names:
+            return False
+    return True
+
+
+def split_groups(groups: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(shard-local groups, global groups); a group moves whole (its rules run in order)."""
+    global_names: set[str] = set()
+    local, global_ = [], []
+    for group in groups:
+        rules = group.get("rules") or []
+        needs_all = any(not shard_local(str(r["expr"])) or _reads(str(r["expr"])) & global_names for r in rules)
+        if needs_all:
+            global_.append(group)
+            global_names.update(r["record"] for r in rules if "record" in r)
+        else:
+            local.append(group)
+    return local, global_
+
+
+def federated_names(local: list[dict], global_: list[dict]) -> list[str]:
+    """What the global layer pulls from the shards: every shard-recorded series, and the series
+    global rules read that no global rule records."""
+    recorded_local = {r["record"] for g in local for r in g.get("rules") or [] if "record" in r}
+    recorded_global = {r["record"] for g in global_ for r in g.get("rules") or [] if "record" in r}
+    reads = {n for g in global_ for r in g.get("rules") or [] for n in _reads(str(r["expr"]))}
+    return sorted(recorded_local | {"up"} | (reads - recorded_global))
+
+
+def _hashmod(i: int, n: int) -> list[dict]:
+    return [{"source_labels": ["__address__"], "modulus": n, "target_label": "__tmp_hash", "action": "hashmod"},
+            {"source_labels": ["__tmp_hash"], "regex": str(i), "action": "keep"}]
+
+
+def shard_config(base: dict, i: int, n: int, has_rules: bool) -> dict:
+    cfg = copy.deepcopy(base)
+    cfg["global"]["external_labels"] = {**cfg["global"].get("external_labels", {}), SHARD_LABEL: str(i)}
+    cfg.pop("rule_files", None)
+    if has_rules:
+        cfg = _put_after(cfg, "global", "rule_files", [SHARD_RULES])
+    for sc in cfg["scrape_configs"]:
+        if sc["job_name"] == "prometheus":
+            continue  # each shard scrapes itself
+        sc["relabel_configs"] = _hashmod(i, n) + list(sc.get("relabel_configs") or [])
+        for fsd in sc.get("file_sd_configs") or []:
+            fsd["files"] = [f"../{f}" for f in fsd["files"]]  # paths are relative to this config
+    return cfg
+
+
+def global_config(base: dict, shards: list[str], names: list[str], has_rules: bool) -> dict:
+    cfg: dict = {"global": copy.deepcopy(base["global"])}
+    if has_rules:
+        cfg["rule_files"] = [GLOBAL_RULES]
+    if "alerting" in base:
+        cfg["alerting"] = copy.deepcopy(base["alerting"])
+    self_job = next(sc for sc in base["scrape_configs"] if sc["job_name"] == "prometheus")
+    cfg["scrape_configs"] = [copy.deepcopy(self_job), {
+        "job_name": "federate", "honor_labels": True, "metrics_path": "/federate",
+        "params": {"match[]": [f'{{__name__="{name}"}}' for name in names]},
+        "static_configs": [{"targets": list(shards)}]}]
+    return cfg
+
+
+def _put_after(doc: dict, after: str, key: str, value) -> dict:
+    out = {}
+    for k, v in doc.items():
+        out[k] = v
+        if k == after:
+            out[key] = value
+    return out
+
+
+def plan_config_checks(stage, bundle: dict) -> list:
+    """promtool check config on every shard and global config (secrets as placeholders)."""
+    from ..check import Command, _placeholder_secrets
+    from ..check_sd import for_local_promtool
+    from ..render import render
+
+    cmds = []
+    for path in sorted(p for p in bundle if p.startswith(FOLDER + "prometheus-") and p.endswith(".yml")):
+        check_rel = f"{FOLDER}.check-{path[len(FOLDER):]}"
+        (stage / check_rel).write_bytes(render(check_rel, for_local_promtool(_placeholder_secrets(bundle[path], stage), stage),
+                                                    "spec", "check"))
+        cmds.append(Command("promtool", ("check", "config", "--lint-fatal", check_rel), path))
+    return cmds
+
+
+def _register() -> None:
+    from .. import check
+    if plan_config_checks not in check.EXTRA_PLANS:
+        check.EXTRA_PLANS.append(plan_config_checks)
+
+
+_register()
