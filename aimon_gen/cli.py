@@ -137,6 +137,34 @@ def thresholds() -> None:
         print(f"{name}: {t['value']} {t.get('unit', '')}{extra}  {t.get('description', '')}")
 
 
+@app.command()
+def plan(
+    spec: SpecArg,
+    assume: Annotated[Optional[list[str]], typer.Option(
+        "--assume", help="Override an assumption, e.g. --assume host_cpus=128 (repeatable).")] = None,
+    budget: Annotated[Optional[int], typer.Option(
+        "--budget", help="Series one Prometheus should hold (default: prometheus.series_budget).")] = None,
+) -> None:
+    """Estimate active series, samples per second and disk per scrape job; warn above the series budget."""
+    from .plan import estimate, parse_assumptions, report
+    from .spec.load import load_spec
+
+    try:
+        overrides = parse_assumptions(assume or [])
+    except ValueError as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from None
+    loaded = _guard(lambda: load_spec(spec))
+    _print_warnings(loaded.warnings)
+    result = estimate(loaded.spec, overrides)
+    if budget is not None:
+        result.budget = budget
+    table, warnings = report(result, loaded.spec)
+    print(table)
+    for w in warnings:
+        _err(f"warning: {w}")
+
+
 def _print_warnings(warnings) -> None:
     for w in warnings:
         _err(str(w))

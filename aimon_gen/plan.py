@@ -1,0 +1,169 @@
+"""Capacity plan: active series, samples per second and disk per scrape job, from the spec and the
+metric catalogs, under the assumptions in `aimon_gen/catalog/cardinality.yaml` (printed with the plan).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from .catalog import exporter_metrics
+from .scheme import JOB_PROMETHEUS, jobs
+from .spec.types import duration_seconds
+
+_HERE = Path(__file__).resolve().parent / "catalog"
+
+
+@cache
+def assumptions_file() -> dict:
+    import yaml
+
+    with open(_HERE / "cardinality.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@dataclass
+class JobPlan:
+    job: str
+    exporter: str
+    targets: int
+    catalog_series: int      # per all targets: series of the catalog's metrics
+    unlisted_series: int     # per all targets: the rest the exporter emits (assumed)
+    synthetic_series: int    # up, scrape_* per target
+
+    @property
+    def series(self) -> int:
+        return self.catalog_series + self.unlisted_series + self.synthetic_series
+
+
+@dataclass
+class Plan:
+    jobs: list[JobPlan]
+    scrape_interval_s: float
+    retention_s: float | None
+    bytes_per_sample: float
+    budget: int
+    shards: int
+    assumptions: dict = field(default_factory=dict)
+
+    @property
+    def series(self) -> int:
+        return sum(j.series for j in self.jobs)
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.series / self.scrape_interval_s
+
+    @property
+    def disk_bytes(self) -> float | None:
+        if self.retention_s is None:
+            return None
+        return self.samples_per_second * self.retention_s * self.bytes_per_sample
+
+    def suggested_shards(self) -> int:
+        return max(1, math.ceil(self.series / self.budget))
+
+
+def _value(value, assumptions: dict, gpus: int) -> int:
+    if isinstance(value, int):
+        return value
+    if value == "gpus":
+        return gpus
+    return int(assumptions[value])
+
+
+def series_per_target(exporter: str, assumptions: dict, gpus: int = 0) -> tuple[int, int]:
+    """(catalog series, unlisted series) one target of this exporter emits."""
+    data = assumptions_file()
+    values = data["label_values"].get(exporter, {})
+    total = 0
+    for info in exporter_metrics(exporter).values():
+        if not info.emitted or info.synthetic:
+            continue
+        sets = 1
+        for label in info.labels:
+            if label != "le":
+                sets *= _value(values.get(label, 1), assumptions, gpus)
+        if exporter == "dcgm_exporter" and "gpu" not in info.labels:
+            sets *= gpus  # every GPU series carries the GPU's identity labels
+        if info.type == "histogram":
+            total += sets * (len(info.buckets) + 1 + 2)
+        elif info.type == "summary":
+            total += sets * (int(assumptions["quantiles"]) + 2)
+        else:
+            total += sets
+    extra = data["unlisted"].get(exporter, {})
+    unlisted = int(extra.get("base", 0)) + sum(
+        int(v) * int(assumptions[k[len("per_"):]]) for k, v in extra.items() if k.startswith("per_"))
+    return total, unlisted
+
+
+def estimate(spec, overrides: dict | None = None) -> Plan:
+    data = assumptions_file()
+    assumptions = {**data["assumptions"], **(overrides or {})}
+    synthetic = int(data["synthetic"])
+    gpus_by_group = {g.name: (g.gpu.count if g.gpu else 0) for g in spec.node_groups}
+    out = []
+    p = spec.prometheus
+    own = series_per_target("prometheus", assumptions)
+    out.append(JobPlan(JOB_PROMETHEUS, "prometheus", p.shards, own[0] * p.shards, own[1] * p.shards,
+                       synthetic * p.shards))
+    for job in jobs(spec):
+        targets = catalog = unlisted = 0
+        for group in job.groups:
+            n = len(group.targets) if group.kubernetes is None else int(assumptions["pods_per_selector"])
+            gpus = gpus_by_group.get(dict(group.labels).get("node_group", ""), 0)
+            c, u = series_per_target(job.exporter, assumptions, gpus)
+            targets, catalog, unlisted = targets + n, catalog + n * c, unlisted + n * u
+        out.append(JobPlan(job.name, job.exporter, targets, catalog, unlisted, synthetic * targets))
+    retention = duration_seconds(p.retention.time) if p.retention.time else None
+    return Plan(out, duration_seconds(p.scrape_interval), retention, float(data["bytes_per_sample"]),
+                p.series_budget, p.shards, assumptions)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n:.0f} B"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def report(plan: Plan, spec) -> tuple[str, list[str]]:
+    """(table, warnings) for the terminal."""
+    rows = [("job", "targets", "series", "samples/s")]
+    for j in plan.jobs:
+        rows.append((j.job, str(j.targets), f"{j.series:,}", f"{j.series / plan.scrape_interval_s:,.0f}"))
+    rows.append(("total", str(sum(j.targets for j in plan.jobs)), f"{plan.series:,}", f"{plan.samples_per_second:,.0f}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    p = spec.prometheus
+    if plan.disk_bytes is not None:
+        lines.append(f"disk for {p.retention.time} retention: {_size(plan.disk_bytes)} "
+                     f"(at {plan.bytes_per_sample} bytes per sample, scrape interval {p.scrape_interval})")
+    if p.shards > 1:
+        lines.append(f"per shard ({p.shards} shards): about {plan.series // p.shards:,} series")
+    a = plan.assumptions
+    lines.append(f"assumptions: {a['host_cpus']} CPUs per host, {a['pods_per_selector']} pods per Kubernetes "
+                 "selector, label values and unlisted series per exporter as in aimon_gen/catalog/cardinality.yaml; "
+                 "recording rules add their own series")
+    warnings = []
+    per_server = plan.series / p.shards
+    if per_server > plan.budget:
+        warnings.append(f"about {per_server:,.0f} series per Prometheus exceeds the budget of {plan.budget:,} "
+                        f"(prometheus.series_budget): set prometheus.shards: {plan.suggested_shards()}")
+    return "\n".join(lines), warnings
+
+
+def parse_assumptions(items: list[str]) -> dict:
+    """`name=value` pairs for --assume; unknown names raise ValueError with the known ones."""
+    known = assumptions_file()["assumptions"]
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in known or not value.isdigit():
+            raise ValueError(f"--assume {item}: use NAME=NUMBER with NAME one of {', '.join(known)}")
+        out[name] = int(value)
+    return out
