@@ -138,6 +138,39 @@ def thresholds() -> None:
 
 
 @app.command()
+def verify(
+    spec: SpecArg,
+    prometheus: Annotated[Optional[str], typer.Option("--prometheus", help="Prometheus binary (default: prometheus on PATH).")] = None,
+    alertmanager: Annotated[Optional[str], typer.Option("--alertmanager", help="Alertmanager binary (default: prometheus-alertmanager or alertmanager on PATH).")] = None,
+    node_exporter: Annotated[Optional[str], typer.Option("--node-exporter", help="node_exporter binary (default: prometheus-node-exporter or node_exporter on PATH).")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the stack running after the checks and print its URLs; Ctrl-C stops it.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Longest wait, in seconds, for any one condition (targets up, a fault's alerts).")] = 120.0,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress lines.")] = False,
+) -> None:
+    """Run the generated stack for real on 127.0.0.1 (Prometheus, Alertmanager, node_exporter,
+    simulated exporters), break things on purpose and check that the right alerts fire and
+    reach the right receivers. Exit 0 only when every check passed."""
+    from .verify.run import Options, verify as run_verify
+    from .verify.stack import MissingBinary, StackError
+
+    log = (lambda _m: None) if quiet else (lambda m: print(f"verify: {m}", file=sys.stderr, flush=True))
+    opts = Options(prometheus, alertmanager, node_exporter, keep, timeout, log)
+
+    def run():
+        try:
+            return run_verify(spec, opts)
+        except (MissingBinary, StackError) as exc:
+            return exc
+    report = _guard(run)
+    if isinstance(report, Exception):
+        _err(f"verify: {report}")
+        raise typer.Exit(1)
+    if not keep:
+        print(report.table())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
 def plan(
     spec: SpecArg,
     assume: Annotated[Optional[list[str]], typer.Option(
