@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -150,12 +151,16 @@ def test_python_router_agrees_with_amtool(tmp_path, write_spec):
         root = routing.tree(loaded.spec.alerting)
         values = {"severity": ["critical", "warning", ""], "team": ["genai", "research", "data", "risk", ""],
                   "pool": ["training", ""], "storage": ["training-data", ""], "alertname": ["GPUHot", "X"]}
-        for combo in itertools.product(*values.values()):
-            labels = {k: v for k, v in zip(values, combo) if v}
+        combos = [{k: v for k, v in zip(values, combo) if v} for combo in itertools.product(*values.values())]
+
+        def amtool_says(labels, config=stage / CONFIG):
             args = [f"{k}={v}" for k, v in labels.items()]
-            got = subprocess.run([amtool, "config", "routes", "test", f"--config.file={stage / CONFIG}", *args],
-                                 capture_output=True, text=True, check=True).stdout.strip()
-            assert got == ",".join(routing.receivers(root, labels)), (spec_path, labels)
+            return subprocess.run([amtool, "config", "routes", "test", f"--config.file={config}", *args],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+
+        with ThreadPoolExecutor(16) as pool:
+            for labels, got in zip(combos, pool.map(amtool_says, combos)):
+                assert got == ",".join(routing.receivers(root, labels)), (spec_path, labels)
 
 
 def _free_port() -> int:
@@ -196,12 +201,15 @@ def test_inhibitions_in_a_running_alertmanager(tmp_path, write_spec):
             {**c, "alertname": "GPUMemoryFull", "severity": "critical", "host": "gpu-a2", "gpu": "1"},
             {**c, "alertname": "GPUMemoryFull", "severity": "warning", "host": "gpu-a2", "gpu": "1"},
             {**c, "alertname": "GPUMemoryFull", "severity": "warning", "host": "gpu-a2", "gpu": "2"},
-            {**c, "alertname": "SLOErrorBudgetBurnFast", "severity": "critical", "slo": "llama-availability"},
-            {**c, "alertname": "SLOErrorBudgetBurnSlow", "severity": "warning", "slo": "llama-availability"},
-            {**c, "alertname": "SLOErrorBudgetBurnSlow", "severity": "warning", "slo": "scorer-latency"},
+            {**c, "alertname": "SLOBurnRatePage", "severity": "critical", "tier": "page", "slo": "llama-availability"},
+            {**c, "alertname": "SLOBurnRateTicket", "severity": "warning", "tier": "ticket", "slo": "llama-availability"},
+            {**c, "alertname": "SLOBurnRateTicket", "severity": "warning", "tier": "ticket", "slo": "scorer-latency"},
+            # Tiers with the same severity: the page still silences the ticket.
+            {**c, "alertname": "SLOBurnRatePage", "severity": "warning", "tier": "page", "slo": "etl-freshness"},
+            {**c, "alertname": "SLOBurnRateTicket", "severity": "warning", "tier": "ticket", "slo": "etl-freshness"},
         ]
         _post(f"{base}/alerts", [{"labels": a} for a in alerts])
-        expected_inhibited = {1, 4, 7}
+        expected_inhibited = {1, 4, 7, 10}
         for _ in range(100):
             got = json.loads(urllib.request.urlopen(f"{base}/alerts", timeout=5).read())
             state = {tuple(sorted(a["labels"].items())): a["status"]["state"] for a in got}

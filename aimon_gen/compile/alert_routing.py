@@ -21,6 +21,7 @@ from ..errors import did_you_mean
 from ..spec import routing
 
 _IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_REF = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?")
 _MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*\"((?:[^\"\\]|\\.)*)\"")
 _BY = re.compile(r"\b(by|without|group_left|group_right|on|ignoring)\s*\(([^)]*)\)")
 # Labels every alert has: its name, and what Prometheus adds on the way to Alertmanager.
@@ -88,15 +89,19 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
     for r in rules:
         if "alert" not in r:
             continue
-        expr = _expand(r["expr"], records)
-        static = {**external, **{k: str(v) for k, v in (r.get("labels") or {}).items()}, "alertname": r["alert"]}
-        keep = _kept_labels(expr)
-        equal = {m[0]: m[2] for m in _MATCHER.findall(expr) if m[1] == "="}
+        expr, recorded = _expand(r["expr"], records)
+        static = {**external, **recorded, **{k: str(v) for k, v in (r.get("labels") or {}).items()},
+                  "alertname": r["alert"]}
+        keep = _kept_labels(r["expr"])
+        equal: dict[str, set] = {}
+        for label, op, value in _MATCHER.findall(expr):
+            if op == "=":
+                equal.setdefault(label, set()).add(value)
         scopes = []
         for job in _jobs_of(expr, by_job, kinds):
             for group in job.groups:
                 labels = dict(group.labels)
-                if any(k in labels and labels[k] != v for k, v in equal.items() if k != "job"):
+                if any(k in labels and labels[k] not in vals for k, vals in equal.items()):
                     continue
                 target = group.targets[0] if group.targets else ""  # Kubernetes entries: found at run time
                 host = target.rsplit(":", 1)[0]
@@ -110,13 +115,25 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
     return out
 
 
-def _expand(expr: str, records: dict, depth: int = 0) -> str:
-    """The expression with the expressions of the recording rules it reads appended."""
+def _expand(expr: str, records: dict, depth: int = 0) -> tuple[str, dict]:
+    """The expression with the expressions of the recording rules it reads appended (only the
+    rules its selectors pick, e.g. slo:burn_rate:ratio{slo="x"} picks x's), and the labels those
+    recording rules set."""
+    texts, labels = [expr], {}
     if depth > 5:
-        return expr
-    extra = [_expand(r["expr"], records, depth + 1) for name in set(_IDENT.findall(expr)) if name in records
-             for r in records[name]]
-    return " ".join([expr, *extra])
+        return expr, labels
+    for name, selector in _REF.findall(expr):
+        want = {label: value for label, op, value in _MATCHER.findall(selector) if op == "="}
+        for r in records.get(name, ()):
+            own = {label: value for label, op, value in _MATCHER.findall(r["expr"]) if op == "="}
+            own.update({k: str(v) for k, v in (r.get("labels") or {}).items()})
+            if any(label in own and own[label] != value for label, value in want.items()):
+                continue
+            text, sub = _expand(r["expr"], records, depth + 1)
+            texts.append(text)
+            labels.update(sub)
+            labels.update({k: str(v) for k, v in (r.get("labels") or {}).items()})
+    return " ".join(texts), labels
 
 
 def _kept_labels(expr: str) -> set[str] | None:

@@ -16,9 +16,11 @@ from ..spec import routing
 CONFIG = "alertmanager.yml"
 TESTS = "alertmanager-tests.yml"
 
-# Alert names and labels the inhibition rules rely on (rules/*.yaml and compile/slo.py).
+# Alert names and labels the inhibition rules rely on (rules/*.yaml and compile/slo.py:
+# burn-rate alerts carry `slo` from their series and `tier` page|ticket as a rule label).
 NODE_DOWN_ALERT = "NodeDown"
 SLO_LABEL = "slo"
+TIER_LABEL, PAGE, TICKET = "tier", "page", "ticket"
 # Labels that together name one alerting target; a label missing on both sides counts as equal.
 TARGET_LABELS = ["alertname", "cluster", "host", "instance", "gpu", "model", "pipeline", "storage", "slo"]
 
@@ -38,7 +40,7 @@ def compile_alertmanager(ctx, bundle: dict) -> dict[str, object]:
     analyse(ctx, bundle)
     doc: dict = {"global": _global(al), "route": _root(al)}
     if al.inhibit:
-        doc["inhibit_rules"] = inhibit_rules(ctx.spec)
+        doc["inhibit_rules"] = inhibit_rules()
     doc["receivers"] = [_receiver(r) for r in al.receivers]
     if al.maintenance_windows:
         doc["time_intervals"] = [_window(w) for w in al.maintenance_windows]
@@ -91,7 +93,7 @@ def _route(r) -> dict:
     return out
 
 
-def inhibit_rules(spec) -> list[dict]:
+def inhibit_rules() -> list[dict]:
     """The default inhibitions: consequences stay quiet while their cause is firing."""
     rules = [
         # A down node explains every other alert of that host (GPU, exporters, models on it).
@@ -102,14 +104,11 @@ def inhibit_rules(spec) -> list[dict]:
         {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
          "equal": list(TARGET_LABELS)},
     ]
-    # An SLO's fast-burn page makes its slow-burn ticket noise (alert names may differ);
-    # the tiers' severities are the spec's (slo_alerting), critical and warning by default.
-    tiers = getattr(spec, "slo_alerting", None)
-    page, ticket = (tiers.page.severity, tiers.ticket.severity) if tiers else ("critical", "warning")
-    if page != ticket:
-        rules.append({"source_matchers": [f'{SLO_LABEL}=~".+"', f'severity="{page}"'],
-                      "target_matchers": [f'{SLO_LABEL}=~".+"', f'severity="{ticket}"'],
-                      "equal": ["cluster", SLO_LABEL]})
+    # An SLO's fast-burn page makes its slow-burn ticket noise. By tier, not severity: the
+    # spec may give both tiers the same severity (slo_alerting.page/ticket.severity).
+    rules.append({"source_matchers": [f'{SLO_LABEL}=~".+"', f'{TIER_LABEL}="{PAGE}"'],
+                  "target_matchers": [f'{SLO_LABEL}=~".+"', f'{TIER_LABEL}="{TICKET}"'],
+                  "equal": ["cluster", SLO_LABEL]})
     return rules
 
 
