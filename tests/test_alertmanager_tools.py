@@ -222,3 +222,68 @@ def test_inhibitions_in_a_running_alertmanager(tmp_path, write_spec):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+SLACK_ONLY = """\
+version: 1
+name: ai-prod
+alerting:
+  default_receiver: research-slack
+  group_wait: 1s
+  receivers:
+    - name: research-slack
+      slack: {channel: "#research", api_url_file: SECRETS/slack}
+"""
+
+
+def test_slack_notification_reads_the_url_file_and_says_what_broke(tmp_path, write_spec):
+    """A running Alertmanager posts to the URL in api_url_file, with summary, severity,
+    description and runbook in the text (Alertmanager's own default text is empty)."""
+    import http.server
+    import threading
+
+    binary = tool("alertmanager")
+    got: list[dict] = []
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spec = _spec(write_spec, tmp_path, SLACK_ONLY)
+    (tmp_path / "secrets" / "slack").write_text(f"http://127.0.0.1:{server.server_port}/hook\n")
+    stage, _, _ = _staged(tmp_path, spec)
+    port = _free_port()
+    proc = subprocess.Popen([binary, f"--config.file={stage / CONFIG}", f"--storage.path={tmp_path / 'data'}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                _post(f"http://127.0.0.1:{port}/api/v2/alerts", [{
+                    "labels": {"alertname": "GPUTemperatureHigh", "severity": "warning", "host": "gpu-a1"},
+                    "annotations": {"summary": "GPU 0 on gpu-a1 runs hot", "description": "88 C (threshold 85)",
+                                    "runbook_url": "https://runbooks.example.com/GPUTemperatureHigh"}}])
+                break
+            except OSError:
+                time.sleep(0.05)
+        for _ in range(200):
+            if got:
+                break
+            time.sleep(0.05)
+        assert got, "no Slack notification arrived"
+        attachment = got[0]["attachments"][0]
+        assert got[0]["channel"] == "#research"
+        assert attachment["text"] == ("*GPU 0 on gpu-a1 runs hot* (warning)\n88 C (threshold 85)\n"
+                                      "Runbook: https://runbooks.example.com/GPUTemperatureHigh\n")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        server.shutdown()

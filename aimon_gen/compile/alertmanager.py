@@ -132,6 +132,12 @@ _FIELDS = {
 }
 
 
+# Alertmanager's default Slack text is empty: say what broke, how badly, and where the runbook is.
+SLACK_TEXT = ("{{ range .Alerts }}*{{ .Annotations.summary }}* ({{ .Labels.severity }})\n"
+              "{{ .Annotations.description }}\n"
+              "{{ if .Annotations.runbook_url }}Runbook: {{ .Annotations.runbook_url }}\n{{ end }}{{ end }}")
+
+
 def _channel(kind: str, ch, send_resolved: bool) -> dict:
     out: dict = {"send_resolved": ch.send_resolved if ch.send_resolved is not None else send_resolved}
     for field in _FIELDS[kind]:
@@ -139,6 +145,8 @@ def _channel(kind: str, ch, send_resolved: bool) -> dict:
         value = getattr(ch, name)
         if value is not None:
             out[key] = value
+    if kind == "slack":
+        out["text"] = SLACK_TEXT
     if kind == "pagerduty":
         # Our severities (critical, warning, info) are PagerDuty's own; the default would be "error".
         out["severity"] = '{{ if .CommonLabels.severity }}{{ .CommonLabels.severity }}{{ else }}critical{{ end }}'
