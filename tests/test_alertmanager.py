@@ -232,18 +232,22 @@ def test_python_router_follows_alertmanager_semantics(write_spec):
 
 
 def test_inhibitions_name_alerts_and_labels_the_build_generates():
-    """NodeDown and the SLO labels are names other steps own: a rename there must break this."""
+    """NodeDown, `slo` and `tier` are names other steps own: a rename there must break this."""
     from aimon_gen.build import generate
-    from aimon_gen.compile.alertmanager import NODE_DOWN_ALERT, SLO_LABEL
+    from aimon_gen.compile.alert_routing import _rules, alert_instances
+    from aimon_gen.compile.alertmanager import NODE_DOWN_ALERT, PAGE, SLO_LABEL, TICKET, TIER_LABEL
 
     from conftest import EXAMPLE
 
-    _, bundle, _ = generate(EXAMPLE)
-    rules = [r for p, doc in bundle.items() if p.endswith(".rules.yml") for g in doc["groups"] for r in g["rules"]]
+    _, bundle, loaded = generate(EXAMPLE)
+    rules = [r for p in sorted(bundle) if p.endswith(".rules.yml") for r in _rules(bundle[p])]
     alerts = [r for r in rules if "alert" in r]
     if not alerts:
         pytest.skip("no rule step yet")
     assert NODE_DOWN_ALERT in {r["alert"] for r in alerts}
     assert all(r["labels"]["severity"] in ("critical", "warning", "info") for r in alerts)
-    slo_alerts = [r for r in alerts if SLO_LABEL in r.get("labels", {})]
-    assert slo_alerts or not bundle.get("slo.rules.yml"), "SLO alerts must carry the slo label the inhibition uses"
+    if "slo.rules.yml" in bundle:
+        slo_alerts = [i for i in alert_instances(loaded.spec, _rules(bundle["slo.rules.yml"]))
+                      if TIER_LABEL in i.labels]
+        assert {i.labels[TIER_LABEL] for i in slo_alerts} == {PAGE, TICKET}
+        assert all(i.labels.get(SLO_LABEL) for i in slo_alerts), "burn-rate alerts must carry the slo label"
