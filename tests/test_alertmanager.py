@@ -251,3 +251,22 @@ def test_inhibitions_name_alerts_and_labels_the_build_generates():
                       if TIER_LABEL in i.labels]
         assert {i.labels[TIER_LABEL] for i in slo_alerts} == {PAGE, TICKET}
         assert all(i.labels.get(SLO_LABEL) for i in slo_alerts), "burn-rate alerts must carry the slo label"
+
+
+def test_levels_of_one_condition_inhibit_by_name():
+    from aimon_gen.compile.alertmanager import level_rules
+
+    def alert(name, op_value, severity, sel='job="dcgm_exporter"'):
+        return {"alert": name, "expr": f"DCGM_FI_DEV_GPU_TEMP{{{sel}}} {op_value}", "labels": {"severity": severity}}
+
+    bundle = _bundle(alert("GPUTempHigh", "> 85", "warning"), alert("GPUTempCritical", ">90", "critical"),
+                     # an override variant of the same alert for one node group: still the same pair
+                     alert("GPUTempHigh", "> 80", "warning", 'job="dcgm_exporter", node_group="a"'),
+                     alert("GPUTempCritical", "> 88", "critical", 'job="dcgm_exporter", node_group="a"'),
+                     # a different condition with a critical level: no pair
+                     alert("GPUPowerCritical", "> 700", "critical").__or__(
+                         {"expr": "DCGM_FI_DEV_POWER_USAGE > 700"}))
+    rules = level_rules(bundle)
+    assert [(r["source_matchers"], r["target_matchers"]) for r in rules] == [
+        (['alertname="GPUTempCritical"'], ['alertname="GPUTempHigh"'])]
+    assert "alertname" not in rules[0]["equal"] and "host" in rules[0]["equal"] and "gpu" in rules[0]["equal"]

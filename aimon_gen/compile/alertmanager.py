@@ -11,6 +11,8 @@ each one is run at build time as `amtool config routes test --verify.receivers` 
 
 from __future__ import annotations
 
+import re
+
 from ..spec import routing
 
 CONFIG = "alertmanager.yml"
@@ -40,7 +42,7 @@ def compile_alertmanager(ctx, bundle: dict) -> dict[str, object]:
     analyse(ctx, bundle)
     doc: dict = {"global": _global(al), "route": _root(al)}
     if al.inhibit:
-        doc["inhibit_rules"] = inhibit_rules()
+        doc["inhibit_rules"] = inhibit_rules() + level_rules(bundle)
     doc["receivers"] = [_receiver(r) for r in al.receivers]
     if al.maintenance_windows:
         doc["time_intervals"] = [_window(w) for w in al.maintenance_windows]
@@ -110,6 +112,29 @@ def inhibit_rules() -> list[dict]:
                   "target_matchers": [f'{SLO_LABEL}=~".+"', f'{TIER_LABEL}="{TICKET}"'],
                   "equal": ["cluster", SLO_LABEL]})
     return rules
+
+
+_NUMBER_AFTER_OP = re.compile(r"(>=|<=|==|!=|>|<)\s*-?[0-9][0-9.e+-]*")
+
+
+def level_rules(bundle: dict) -> list[dict]:
+    """Alerts that are two levels of one condition (same expression but for the threshold,
+    e.g. GPUTemperatureHigh > 85 warning, GPUTemperatureCritical > 90 critical) under
+    different names: the critical one silences the warning one on the same target."""
+    by_expr: dict[str, dict[str, set]] = {}
+    for path in sorted(bundle):
+        if not path.endswith(".rules.yml"):
+            continue
+        for group in bundle[path].get("groups", []):
+            for r in group.get("rules", []):
+                if "alert" in r:
+                    key = _NUMBER_AFTER_OP.sub(r"\1 N", " ".join(r["expr"].split()))
+                    level = (r.get("labels") or {}).get("severity")
+                    by_expr.setdefault(key, {}).setdefault(level, set()).add(r["alert"])
+    pairs = sorted({(c, w) for levels in by_expr.values() for c in levels.get("critical", ())
+                    for w in levels.get("warning", ()) if c != w})
+    return [{"source_matchers": [f'alertname="{c}"'], "target_matchers": [f'alertname="{w}"'],
+             "equal": [label for label in TARGET_LABELS if label != "alertname"]} for c, w in pairs]
 
 
 def _receiver(r) -> dict:
