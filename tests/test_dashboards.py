@@ -230,15 +230,61 @@ def test_pipeline_panels_turn_red_at_each_pipelines_freshness(example):
 
 
 def test_slo_rows_per_slo_with_burn_rate_lines(example):
-    doc = example[2]["dashboards/slo.json"]
+    _, bundle, dashboards = example
+    doc = dashboards["dashboards/slo.json"]
     rows = [p["title"] for p in doc["panels"] if p["type"] == "row"]
-    assert rows == ["SLO: llama-70b-chat availability", "SLO: llama-70b-chat latency < 500ms"]
     burn = _panel(doc, "Burn rate per alert window")
     lines = {o["matcher"]["options"]: o["properties"][0]["value"]["steps"][1]["value"]
              for o in burn["fieldConfig"]["overrides"]}
     assert lines == {"1h window": 14.4, "6h window": 6.0, "1d window": 3.0, "3d window": 1.0}
-    latency = next(p for p in _panels(doc) if p["title"] == "SLI over 30d" and p["id"] > 5)
-    assert 'le=~"0.5"' in latency["targets"][0]["expr"]
+    if "slo.rules.yml" in bundle:  # the SLO step ran: rows read its recorded series
+        assert rows == ["SLO: llama-70b-chat-availability", "SLO: llama-70b-chat-latency"]
+        assert all(t["expr"].lstrip("1 - ").startswith("slo:") for p in _panels(doc) for t in p["targets"])
+    else:
+        assert rows == ["SLO: llama-70b-chat availability", "SLO: llama-70b-chat latency < 500ms"]
+        latency = next(p for p in _panels(doc) if p["title"] == "SLI over 30d" and p["id"] > 5)
+        assert 'le=~"0.5"' in latency["targets"][0]["expr"]
+
+
+SLO_RULES = {"groups": [{"name": "slo-m-availability", "rules": [
+    {"record": "slo:sli_error:ratio", "expr": 'slo:sli_bad:rate{slo="m-availability", window="7d"} / 1'},
+    {"record": "slo:burn_rate:ratio", "expr": 'slo:sli_error:ratio{slo="m-availability", window="5m"} / 0.01'},
+    {"record": "slo:burn_rate:ratio", "expr": 'slo:sli_error:ratio{slo="m-availability", window="6h"} / 0.01'},
+    {"record": "slo:burn_rate:ratio", "expr": 'slo:sli_error:ratio{slo="m-availability", window="7d"} / 0.01'},
+    {"record": "slo:objective:ratio", "expr": "vector(0.99)", "labels": {"slo": "m-availability"}},
+    {"record": "slo:error_budget_remaining:ratio",
+     "expr": '1 - slo:sli_error:ratio{slo="m-availability", window="7d"} / 0.01'},
+    {"alert": "SLOBurnRatePage", "labels": {"severity": "critical", "long_window": "6h", "short_window": "5m"},
+     "expr": 'max without (window) (slo:burn_rate:ratio{slo="m-availability", window="6h"}) > 1.4\n'
+             'and max without (window) (slo:burn_rate:ratio{slo="m-availability", window="5m"}) > 1.4'},
+]}]}
+
+
+def test_slo_rows_read_the_recorded_series_and_the_alerts_own_lines(write_spec):
+    from aimon_gen.compile import Context
+    from aimon_gen.compile.dashboards import compile_dashboards
+    from aimon_gen.spec.load import load_spec
+
+    path = write_spec("""
+        version: 1
+        name: s
+        models:
+          - {name: m, server: custom, targets: [m-1.internal], slo: {availability: 99, window: 7d}}
+    """)
+    ctx = Context(load_spec(path).spec, str(path), path.parent)
+    docs = compile_dashboards(ctx, {"slo.rules.yml": SLO_RULES})
+    doc = docs["dashboards/slo.json"]
+    assert problems(doc) == []
+    assert [p["title"] for p in doc["panels"] if p["type"] == "row"] == ["SLO: m-availability"]
+    burn = _panel(doc, "Burn rate per alert window")
+    assert burn["targets"][0]["expr"] == 'slo:burn_rate:ratio{slo="m-availability", cluster=~"$cluster", window=~"6h"}'
+    assert [(o["matcher"]["options"], o["properties"][0]["value"]["steps"][1]) for o in
+            burn["fieldConfig"]["overrides"]] == [("6h window", {"value": 1.4, "color": "red"})]
+    sli = _panel(doc, "SLI over 7d")
+    assert sli["targets"][0]["expr"] == '1 - slo:sli_error:ratio{slo="m-availability", cluster=~"$cluster", window="7d"}'
+    assert _steps(sli) == [(None, "red"), (0.99, "green")]
+    budget = _panel(docs["dashboards/overview.json"], "Error budget left")
+    assert [t["expr"] for t in budget["targets"]] == ['slo:error_budget_remaining:ratio{cluster=~"$cluster"}']
 
 
 def test_links_point_at_emitted_dashboards(example):
@@ -318,3 +364,19 @@ def test_bad_definition_is_reported_with_its_file(tmp_path, monkeypatch):
             dashboard_defs.definitions()
     finally:
         dashboard_defs.definitions.cache_clear()
+
+
+def test_a_node_groups_own_threshold_colours_its_series(write_spec):
+    _, _, d = _build(write_spec("""
+        version: 1
+        name: g
+        node_groups:
+          - {name: a, hosts: [a-1.internal], gpu: {model: H100-80GB, count: 8}}
+          - {name: b, hosts: [b-1.internal], gpu: {model: A100-40GB, count: 4},
+             thresholds: {gpu_utilization_high: {value: 70, severity: warning}}}
+    """))
+    panel = _panel(d["dashboards/gpu.json"], "Utilisation by node group")
+    assert _steps(panel) == [(None, "green"), (90, "red")]
+    assert panel["fieldConfig"]["overrides"] == [{"matcher": {"id": "byName", "options": "b"}, "properties": [
+        {"id": "thresholds", "value": {"mode": "absolute", "steps": [
+            {"value": None, "color": "green"}, {"value": 70.0, "color": "orange"}]}}]}]

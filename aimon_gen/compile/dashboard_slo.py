@@ -1,19 +1,57 @@
-"""SLO rows of the dashboards: one row per SLO the spec declares, from dashboards/slo.yaml.
+"""SLO rows of the dashboards: one row per SLO, with objective, SLI over the period, error
+budget left and the burn rate per alert window with that window's alert line.
 
-The error-ratio templates there say, per SLO kind and model server, which share of events
-was bad over a window; the rows show objective, SLI over the period, error budget left and
-the burn rate per alert window with that window's alert line.
+When the build has slo.rules.yml, the rows read its recorded series (`slo:*{slo=...}`) and
+take each burn-rate line from the generated alert itself, so a line is crossed exactly when
+that alert's condition holds. Without it, they compute the SLI inline from the error-ratio
+templates of dashboards/slo.yaml.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from ..scheme import JOB_MODEL, JOB_PIPELINE
 from ..spec.types import duration_seconds
 from .dashboard_defs import DashboardDef
 
-_SEVERITY_COLOR = {"page": "red", "ticket": "orange"}
+_SEVERITY_COLOR = {"page": "red", "ticket": "orange", "critical": "red", "warning": "orange", "info": "blue"}
+SLO_RULES = "slo.rules.yml"
+
+
+@dataclass(frozen=True)
+class RecordedSLO:
+    slo: str
+    objective: float
+    period: str
+    windows: tuple                            # recorded burn-rate windows, shortest first
+    lines: list = field(default_factory=list)  # [(long window, burn rate, severity)] of its alerts
+
+
+def recorded_slos(bundle: dict) -> list[RecordedSLO]:
+    """The SLOs slo.rules.yml records, read from its rules (one group per SLO)."""
+    out = []
+    for group in (bundle.get(SLO_RULES) or {}).get("groups", []):
+        rules = group.get("rules", [])
+        by_record = {r["record"]: r for r in rules if "record" in r}
+        objective, remaining = by_record.get("slo:objective:ratio"), by_record.get("slo:error_budget_remaining:ratio")
+        if not objective or not remaining or "slo" not in objective.get("labels", {}):
+            continue
+        value = re.search(r"vector\(([0-9.]+)\)", objective["expr"])
+        period = re.search(r'window="(\w+)"', remaining["expr"])
+        if not value or not period:
+            continue
+        windows = tuple(dict.fromkeys(m.group(1) for r in rules if r.get("record") == "slo:burn_rate:ratio"
+                                      for m in [re.search(r'window="(\w+)"', r["expr"])] if m))
+        lines = []
+        for r in rules:
+            long = r.get("labels", {}).get("long_window") if "alert" in r else None
+            m = long and re.search(rf'window="{long}"\}}\)\s*>\s*([0-9.]+)', r["expr"])
+            if m:
+                lines.append((long, float(m.group(1)), r["labels"].get("severity", "critical")))
+        out.append(RecordedSLO(objective["labels"]["slo"], float(value.group(1)), period.group(1), windows, lines))
+    return out
 
 
 @dataclass(frozen=True)
@@ -70,10 +108,14 @@ def _slo_def(defs) -> DashboardDef | None:
     return next((d for d in defs if d.error_ratio), None)
 
 
-def budget_targets(spec, defs, filters: dict) -> list:
+def budget_targets(spec, defs, filters: dict, bundle: dict) -> list:
     """One instant query per SLO: the share of its error budget left over its period."""
     from .dashboards import Target
 
+    if recorded_slos(bundle):
+        sel = ", ".join(p for p in (filters["all"],) if p)
+        return [Target(f"slo:error_budget_remaining:ratio{{{sel}}}" if sel else "slo:error_budget_remaining:ratio",
+                       "{{slo}}", True)]
     sdef = _slo_def(defs)
     if sdef is None:
         return []
@@ -81,9 +123,40 @@ def budget_targets(spec, defs, filters: dict) -> list:
             for s in slos(spec, sdef, filters["all"])]
 
 
-def slo_rows(spec, sdef: DashboardDef, filters: dict) -> list:
+def recorded_rows(slos_: list[RecordedSLO], filters: dict) -> list:
     from .dashboards import Panel, Target
 
+    rows = []
+    for s in slos_:
+        sel = _join(f'slo="{s.slo}"', filters["all"])
+        shown = [w for w, _, _ in s.lines] or [w for w in s.windows if w != s.period]
+        burn = Panel("timeseries", "Burn rate per alert window", "short", 10, 8,
+                     "slo:burn_rate:ratio: error ratio over the window / error budget; each line turns its "
+                     "alert's colour above the burn rate at which that alert fires.",
+                     targets=[Target(f'slo:burn_rate:ratio{{{sel}, window=~"{"|".join(shown)}"}}', "{{window}} window")])
+        burn.overrides = [(f"{w} window", [(None, "green"), (rate, _SEVERITY_COLOR.get(sev, "red"))])
+                          for w, rate, sev in s.lines]
+        rows.append((f"SLO: {s.slo}", [
+            Panel("stat", "Objective", "percentunit", 4, 8, f"Good events the SLO promises over {s.period}.",
+                  steps=[(None, "blue")], targets=[Target(f"slo:objective:ratio{{{sel}}}", "objective", True)]),
+            Panel("stat", f"SLI over {s.period}", "percentunit", 5, 8, "Share of good events over the SLO period.",
+                  steps=[(None, "red"), (s.objective, "green")],
+                  targets=[Target(f'1 - slo:sli_error:ratio{{{sel}, window="{s.period}"}}', "SLI", True)]),
+            Panel("gauge", "Error budget left", "percentunit", 5, 8,
+                  "slo:error_budget_remaining:ratio; below 0 the SLO is missed.", min=0, max=1,
+                  steps=[(None, "red"), (0.0, "orange"), (0.25, "green")],
+                  targets=[Target(f"slo:error_budget_remaining:ratio{{{sel}}}", "budget left", True)]),
+            burn,
+        ]))
+    return rows
+
+
+def slo_rows(spec, sdef: DashboardDef, filters: dict, bundle: dict) -> list:
+    from .dashboards import Panel, Target
+
+    recorded = recorded_slos(bundle)
+    if recorded:
+        return recorded_rows(recorded, filters)
     rows = []
     for s in slos(spec, sdef, filters["all"]):
         period = duration_seconds(s.period)

@@ -116,7 +116,7 @@ def expand(text: str, filters: dict[str, str]) -> str:
     return out.replace("{, ", "{").replace(", }", "}")  # a filter with no matchers
 
 
-def threshold_steps(spec, panel: PanelDef) -> list:
+def threshold_steps(spec, panel: PanelDef, scope=None) -> list:
     """Colour steps from the alert thresholds the panel names (skipped when off or unknown)."""
     if not panel.thresholds:
         return [(s.value, s.color) for s in panel.steps]
@@ -125,7 +125,7 @@ def threshold_steps(spec, panel: PanelDef) -> list:
     for name in panel.thresholds:
         if name not in catalog:
             continue
-        t = th.resolve(spec, name)
+        t = th.resolve(spec, name, scope)
         if t.enabled:
             value = t.value * _UNIT_FACTOR.get((t.unit, panel.unit), 1.0)
             marks.append((value, SEVERITY_COLOR.get(t.severity or "warning", "red")))
@@ -136,6 +136,18 @@ def threshold_steps(spec, panel: PanelDef) -> list:
         colors = [c for _, c in marks] + ["green"]
         return [(None, colors[0])] + [(v, colors[i + 1]) for i, (v, _) in enumerate(marks)]
     return [(None, "green")] + marks
+
+
+_SCOPES = {"{{node_group}}": "node_groups", "{{model}}": "models", "{{pipeline}}": "pipelines"}
+
+
+def scope_overrides(spec, panel: PanelDef, queries, steps: list) -> list:
+    """A series per node group, model or pipeline gets that entry's own threshold where it differs."""
+    legends = {q.legend for q in queries}
+    if not panel.thresholds or len(legends) != 1 or next(iter(legends)) not in _SCOPES:
+        return []
+    entries = getattr(spec, _SCOPES[next(iter(legends))])
+    return [(e.name, own or [(None, "green")]) for e in entries if (own := threshold_steps(spec, panel, e)) != steps]
 
 
 def freshness_overrides(spec) -> list:
@@ -152,9 +164,10 @@ def build_panel(spec, pdef: PanelDef, have: set, filters: dict, uids: dict, slo_
         return None
     links = [(f"{uids[pdef.link][1]} dashboard", f"/d/{uids[pdef.link][0]}?${{__url_time_range}}&${{__all_variables}}")
              ] if pdef.link in uids else []
+    steps = threshold_steps(spec, pdef)
+    overrides = freshness_overrides(spec) if pdef.per_pipeline_freshness else scope_overrides(spec, pdef, queries, steps)
     return Panel(pdef.type, pdef.title, pdef.unit, pdef.w, pdef.h, pdef.description, pdef.min, pdef.max,
-                 threshold_steps(spec, pdef), pdef.no_value, links,
-                 freshness_overrides(spec) if pdef.per_pipeline_freshness else [], targets)
+                 steps, pdef.no_value, links, overrides, targets)
 
 
 def plan(spec, bundle: dict) -> list[Board]:
@@ -168,7 +181,7 @@ def plan(spec, bundle: dict) -> list[Board]:
     boards = []
     for d in chosen:
         filters = filters_for(common, d.variables)
-        budget = dashboard_slo.budget_targets(spec, defs, filters) if "slos" in have else []
+        budget = dashboard_slo.budget_targets(spec, defs, filters, bundle) if "slos" in have else []
         rows = []
         for row in d.rows:
             if not set(row.needs) <= have:
@@ -178,7 +191,7 @@ def plan(spec, bundle: dict) -> list[Board]:
             if panels:
                 rows.append((row.title, panels))
         if d.error_ratio:
-            rows += dashboard_slo.slo_rows(spec, d, filters)
+            rows += dashboard_slo.slo_rows(spec, d, filters, bundle)
         boards.append(Board(d.uid, uids[d.uid][0], f"{spec.name} / {d.title}", d.tags, d.variables, rows, filters))
     return boards
 
