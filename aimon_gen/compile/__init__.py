@@ -63,7 +63,10 @@ def _steps():
     # Imported here so that `aimon-gen --help` never pays for them.
     from .alertmanager import compile_alertmanager
 
+    from .slo import compile_slo
+
     steps = []
+    steps.append(compile_slo)           # after rules, before alertmanager (it routes SLO alerts too)
     steps.append(compile_alertmanager)  # keep after the rules and SLO steps: it routes their alerts
     from .dashboards import compile_dashboards
     from .grafana_provisioning import compile_provisioning

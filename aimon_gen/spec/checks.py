@@ -118,3 +118,11 @@ def _outputs(spec) -> Iterable[Finding]:
 
 
 CHECKS.append(_outputs)
+
+
+def _slo(spec) -> Iterable[Finding]:
+    from .slo import slo_problems  # imported late: it imports Finding from here
+    return slo_problems(spec)
+
+
+CHECKS.append(_slo)

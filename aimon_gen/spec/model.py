@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from .alerting import Alerting
 from .grafana import Grafana
 from .outputs import KubernetesTargets, Outputs
-from .slo import ModelSLO, PipelineSLO, ServiceSLO
+from .slo import ModelSLO, PipelineSLO, ServiceSLO, SLOAlerting
 from .types import ByteSize, Duration, HostList, LabelName, LabelValue, Name, Port, Target
 
 
@@ -168,6 +168,7 @@ class Spec(Strict):
     pipelines: list[Pipeline] = Field([], description="Data pipelines exporting data_pipeline_* metrics.")
     storage: list[Storage] = Field([], description="Storage back ends.")
     slos: list[ServiceSLO] = Field([], description="SLOs of services that are not models or pipelines.")
+    slo_alerting: SLOAlerting = Field(SLOAlerting(), description="Which SLO burn-rate windows page, severities, low-traffic guard.")
     thresholds: Thresholds = Field({}, description="Overrides of named thresholds for everything (`aimon-gen thresholds` lists them).")
     rules: RuleSettings = RuleSettings()
     alerting: Alerting = Alerting()

@@ -1,0 +1,181 @@
+"""What each SLO measures: its SLI selectors (from rules/slo_sli.yaml) and the 5m PromQL.
+
+Every SLO of the spec becomes one `SLODef` with a consistent label set; compile/slo.py
+turns those into rules and compile/slo_tests.py into promtool tests.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+
+from ..resources import data_dir, read_yaml
+from ..scheme import JOB_MODEL, JOB_PIPELINE
+from ..spec.types import duration_seconds
+
+Matcher = tuple[str, str, str]   # (label, op, value) with op one of = != =~ !~
+
+
+@dataclass(frozen=True)
+class Selector:
+    name: str
+    matchers: tuple[Matcher, ...] = ()
+
+    def __str__(self) -> str:
+        inner = ", ".join(f'{label}{op}"{_escape(value)}"' for label, op, value in self.matchers)
+        return f"{self.name}{{{inner}}}" if inner else self.name
+
+    def plus(self, *matchers: Matcher) -> Selector:
+        return Selector(self.name, tuple(matchers) + self.matchers)
+
+
+@dataclass(frozen=True)
+class SLI:
+    """Events: sum of the `total` counters; bad ones are `errors`, or total minus `good`."""
+    total: tuple[Selector, ...] = ()
+    errors: Selector | None = None
+    good: Selector | None = None
+    timestamp: Selector | None = None   # freshness: last success (unix seconds)
+    max_age: float = 0.0                # freshness: seconds
+
+    def total_expr(self) -> str:
+        if self.timestamp:
+            return f"max({self.timestamp}) * 0 + 1"
+        first, *rest = (_sum_rate(s) for s in self.total)
+        return " + ".join([first] + [f"({r} or vector(0))" for r in rest])
+
+    def bad_expr(self) -> str:
+        if self.timestamp:
+            return f"avg_over_time((time() - max({self.timestamp}) > bool {self.max_age:g})[5m:1m])"
+        total = self.total_expr()
+        total = f"({total})" if len(self.total) > 1 else total
+        if self.errors:
+            # A server that never failed has no error series yet: 0, not an empty result.
+            return f"{_sum_rate(self.errors)} or {total} * 0"
+        return f"{total} - ({_sum_rate(self.good)} or vector(0))"
+
+    @property
+    def required(self) -> Selector:
+        """The series without which the SLO cannot be measured (latency: the threshold's bucket)."""
+        if self.timestamp:
+            return self.timestamp
+        if self.good is not None and any(m[0] == "le" for m in self.good.matchers):
+            return self.good
+        return self.total[0]
+
+
+@dataclass(frozen=True)
+class SLODef:
+    slo: str                 # the `slo` label
+    service: str             # the `service` label: model, pipeline or service name
+    kind: str                # availability | latency | freshness | service
+    objective: Decimal       # e.g. 0.999
+    period: str              # e.g. 30d
+    labels: dict             # slo, service, model|pipeline, the entry's own labels
+    sli: SLI
+    path: tuple              # spec path, for warnings
+
+    @property
+    def budget(self) -> Decimal:
+        return 1 - self.objective
+
+    @property
+    def guarded(self) -> bool:
+        """Request-based SLIs get the low-traffic guard; freshness counts time, not requests."""
+        return self.sli.timestamp is None
+
+
+def _sum_rate(sel: Selector) -> str:
+    return f"sum(rate({sel}[5m]))"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _labels(sel: Selector) -> set[str]:
+    return {m[0] for m in sel.matchers}
+
+
+@cache
+def _data() -> dict:
+    return read_yaml(data_dir("rules") / "slo_sli.yaml")
+
+
+def latency_histogram(server: str) -> str | None:
+    return _data()["latency"].get(server)
+
+
+_SEL_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.S)
+_MATCHER_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+
+
+def parse_selector(text: str) -> Selector | None:
+    """`name{a="b", c=~"d"}` -> Selector; None for anything more complex."""
+    m = _SEL_RE.match(text)
+    if not m:
+        return None
+    body, matchers, pos = (m.group(2) or "").strip(), [], 0
+    while pos < len(body):
+        mm = _MATCHER_RE.match(body, pos)
+        if not mm:
+            return None
+        matchers.append((mm.group(1), mm.group(2), re.sub(r"\\(.)", r"\1", mm.group(3))))
+        pos = mm.end()
+    return Selector(m.group(1), tuple(matchers))
+
+
+def le_regex(seconds: float) -> str:
+    """The `le` value as Go ("1"), Python ("1.0") or Rust clients write it, as an anchored regex."""
+    forms = [repr(seconds), f"{seconds:f}".rstrip("0").rstrip(".")]
+    if forms[0].endswith(".0"):
+        forms.insert(0, forms[0][:-2])
+    seen = list(dict.fromkeys(forms))
+    return "|".join(re.escape(f) for f in seen)
+
+
+def _objective(percent: float) -> Decimal:
+    return Decimal(repr(percent)) / 100
+
+
+def slo_defs(spec) -> list[SLODef]:
+    """Every SLO of the spec, in spec order: models (availability, latency), pipelines, services."""
+    data, out = _data(), []
+    for i, m in enumerate(spec.models):
+        if not m.slo:
+            continue
+        base = (("job", "=", JOB_MODEL[m.server]), ("model", "=", m.name))
+        labels = {"service": m.name, "model": m.name, **m.labels}
+        if m.slo.availability is not None:
+            entry = data["availability"][m.server]
+            sli = SLI(total=tuple(parse_selector(t).plus(*base) for t in entry["total"]),
+                      errors=parse_selector(entry["errors"]).plus(*base) if "errors" in entry else None,
+                      good=parse_selector(entry["good"]).plus(*base) if "good" in entry else None)
+            out.append(_def(f"{m.name}-availability", "availability", m.slo.availability, m.slo.window,
+                            labels, sli, ("models", i, "slo", "availability")))
+        if m.slo.latency is not None and latency_histogram(m.server):
+            hist = latency_histogram(m.server)
+            le = ("le", "=~", le_regex(duration_seconds(m.slo.latency.threshold)))
+            sli = SLI(total=(Selector(f"{hist}_count").plus(*base),),
+                      good=Selector(f"{hist}_bucket").plus(*base, le))
+            out.append(_def(f"{m.name}-latency", "latency", m.slo.latency.objective, m.slo.window,
+                            labels, sli, ("models", i, "slo", "latency")))
+    for i, p in enumerate(spec.pipelines):
+        if p.slo:
+            ts = Selector(data["freshness"], (("job", "=", JOB_PIPELINE), ("pipeline", "=", p.name)))
+            sli = SLI(timestamp=ts, max_age=duration_seconds(p.freshness))
+            out.append(_def(f"{p.name}-freshness", "freshness", p.slo.freshness, p.slo.window,
+                            {"service": p.name, "pipeline": p.name, **p.labels}, sli,
+                            ("pipelines", i, "slo", "freshness")))
+    for i, s in enumerate(spec.slos):
+        # Both parse: spec.slo.slo_problems refuses anything but a plain selector.
+        sli = SLI(total=(parse_selector(s.total),), good=parse_selector(s.good))
+        out.append(_def(s.name, "service", s.objective, s.window, {"service": s.name, **s.labels}, sli,
+                        ("slos", i)))
+    return out
+
+
+def _def(slo, kind, percent, period, labels, sli, path) -> SLODef:
+    return SLODef(slo, labels["service"], kind, _objective(percent), period, {"slo": slo, **labels}, sli, path)

@@ -1,0 +1,302 @@
+"""promtool unit tests proving the SLO alerts fire (tests/slo.test.yml).
+
+Every SLO runs through the same scenarios side by side (one test group per scenario, so
+the test time grows with the scenarios, not with SLOs x scenarios):
+
+- zero traffic: counters present but flat -> nothing fires, every ratio is 0 (no NaN);
+- low traffic: 100% errors below `min_request_rate` -> nothing fires;
+- missing: no series -> only SLOSeriesMissing fires, after its `for`;
+- for the k-th window pair of each SLO (highest burn threshold first): a steady burn 1%
+  above its threshold (it fires exactly `for` after its windows fill, not a minute before)
+  and 1% below it (it stays silent; pairs with lower thresholds fire).
+
+Expected values are computed here from the scenario's event counts with the formulas the
+rules implement (rate over 5m of a counter growing `inc` per minute is 5*inc * (1/300)), in the
+same float operations, so promtool's exact comparison holds. Series for `slos:` entries are
+synthesized from their selectors' matchers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
+
+from ..spec.types import duration_seconds, format_duration
+from .slo import MISSING, Pair, num, pairs, source, windows
+from .slo_sli import Selector, SLODef
+
+FULL = 1_000_000          # events per minute in burn scenarios
+ABOVE, BELOW = 1.01, 0.99
+
+
+@dataclass
+class Case:
+    """One SLO in one scenario."""
+    slo: SLODef
+    fire: list[Pair]
+    series: list[tuple[str, str]] = field(default_factory=list)   # (series, values)
+    bad: float | None = None        # 5m rates (None: absent)
+    total: float | None = None
+
+
+def _rate(inc: int) -> float:
+    # Prometheus 2.42 extrapolatedRate: delta * ((extrapolated / sampled interval) / range seconds).
+    return float(5 * inc) * ((300.0 / 300.0) / 300.0)
+
+
+def _minutes(seconds: float) -> int:
+    return int(seconds // 60)
+
+
+# --- synthesizing series that match selectors ---------------------------------------------
+
+def _matches(sel: Selector, name: str, labels: dict) -> bool:
+    if sel.name != name:
+        return False
+    for label, op, value in sel.matchers:
+        have = labels.get(label, "")
+        ok = (have == value if op in ("=", "!=") else re.fullmatch(value, have) is not None)
+        if ok == (op in ("!=", "!~")):
+            return False
+    return True
+
+
+def _candidates(label: str, sels) -> list[str]:
+    out = []
+    for sel in sels:
+        for lab, op, value in sel.matchers:
+            if lab == label:
+                out += value.split("|") if op.endswith("~") else [value]
+    return list(dict.fromkeys(v.replace("\\", "") for v in out + ["x", "200", "500", "5xx", "error", ""]))
+
+
+def realize(want: Selector, avoid: list[Selector]) -> dict | None:
+    """Labels of a series matching `want` and none of `avoid` (None if none is found)."""
+    sels = [want, *avoid]
+    names = sorted({m[0] for s in sels for m in s.matchers})
+    options = [_candidates(n, sels) for n in names]
+    for combo in itertools.islice(itertools.product(*options), 20000):
+        labels = {n: v for n, v in zip(names, combo) if v}
+        if _matches(want, want.name, labels) and not any(_matches(a, want.name, labels) for a in avoid):
+            return labels
+    return None
+
+
+def _series_text(name: str, labels: dict) -> str:
+    inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    return f"{name}{{{inner}}}"
+
+
+def counter_series(slo: SLODef, bad: int, total: int) -> list[tuple[str, dict, int]] | None:
+    """(name, labels, increase per minute) so that the SLI sees `bad` of `total` events."""
+    sli = slo.sli
+    first = sli.errors or sli.good
+    marked = realize(first, [])
+    if marked is None:
+        return None
+    inc = bad if sli.errors else total - bad
+    counted = any(_matches(t, first.name, marked) for t in sli.total)
+    for part in sli.total:
+        other = realize(part, [first])
+        if other is not None:
+            # The marked series is one of the totals: the other carries the rest.
+            return [(first.name, marked, inc), (part.name, other, total - inc if counted else total)]
+    return None
+
+
+def counter_rates(slo: SLODef, series) -> tuple[float | None, float | None]:
+    """The 5m bad and total rates the rules compute, in the rules' own float operations."""
+    def part(sel):
+        rates = [_rate(inc) for name, labels, inc in series if _matches(sel, name, labels)]
+        return sum(rates[1:], rates[0]) if rates else None
+
+    sli = slo.sli
+    total = part(sli.total[0])
+    if total is None:
+        return None, None
+    for sel in sli.total[1:]:
+        total = total + (part(sel) or 0.0)
+    if sli.errors:
+        bad = part(sli.errors)
+        return (total * 0 if bad is None else bad), total
+    good = part(sli.good)
+    return total - (0.0 if good is None else good), total
+
+
+# --- scenarios -------------------------------------------------------------------------------
+
+def ready(slo: SLODef, window: str) -> float:
+    """Seconds after the series start at which a window's recorded value first exists."""
+    if window == "5m":
+        return 0.0 if slo.sli.timestamp else 300.0   # rate() needs a full window; the freshness subquery not
+    src = source(window, slo)
+    step = duration_seconds(src)
+    return math.ceil(ready(slo, src) / step) * step
+
+
+def fire_time(slo: SLODef, p: Pair) -> float:
+    return max(ready(slo, p.long), ready(slo, p.short)) + duration_seconds(p.for_)
+
+
+def _case(spec, slo: SLODef, bad: int | None, total: int | None, stale: bool = False) -> Case:
+    """bad/total events per minute (None: no series at all)."""
+    case = Case(slo, sorted(pairs(spec, slo)[0], key=lambda p: -p.burn))
+    if total is None:
+        return case
+    if slo.sli.timestamp:
+        case.bad, case.total = (1.0 if stale else 0.0), 1.0
+        return case
+    series = counter_series(slo, bad, total)
+    if series is None:
+        return case
+    case.series = [(_series_text(n, labels), inc) for n, labels, inc in series]
+    case.bad, case.total = counter_rates(slo, series)
+    return case
+
+
+def _values(case: Case, minutes: int) -> list[dict]:
+    sli = case.slo.sli
+    if sli.timestamp and case.total is not None:
+        ts = _series_text(sli.timestamp.name, {m[0]: m[2] for m in sli.timestamp.matchers})
+        age = int(sli.max_age) + 60
+        return [{"series": ts, "values": f"-{age}+0x{minutes}" if case.bad else f"0+60x{minutes}"}]
+    return [{"series": s, "values": f"0+{inc}x{minutes}"} for s, inc in case.series]
+
+
+def ratio(case: Case) -> float | None:
+    if case.total is None:
+        return None
+    return case.bad / case.total if case.total > 0 else case.total * 0
+
+
+def firing(spec, case: Case, t: float) -> list[Pair]:
+    r = ratio(case)
+    if r is None:
+        return []
+    burn = r / float(num(case.slo.budget))
+    low = case.slo.guarded and case.total < spec.slo_alerting.min_request_rate
+    return [p for p in case.fire if burn > float(num(p.burn)) and not low and t >= fire_time(case.slo, p)]
+
+
+def scenarios(spec, defs: list[SLODef]) -> list[tuple[str, list[Case]]]:
+    out = [("zero traffic: nothing fires, every ratio is 0", [_case(spec, d, 0, 0) for d in defs])]
+    low = int(spec.slo_alerting.min_request_rate * 30)
+    if low >= 1:
+        out.append((f"low traffic ({low}/min, all failing) below min_request_rate: nothing fires",
+                    [_case(spec, d, low, low) for d in defs]))
+    out.append(("no SLI series: only SLOSeriesMissing fires", [_case(spec, d, None, None) for d in defs]))
+    most = max(len(pairs(spec, d)[0]) for d in defs)
+    for k in range(most):
+        for factor, word in ((ABOVE, "1% above"), (BELOW, "1% below")):
+            out.append((f"window pair #{k + 1}: steady burn {word} its threshold",
+                        [_burn_case(spec, d, k, factor, most) for d in defs]))
+    return out
+
+
+def _burn_case(spec, slo: SLODef, k: int, factor: float, most: int) -> Case:
+    fire = sorted(pairs(spec, slo)[0], key=lambda p: -p.burn)
+    if slo.sli.timestamp:
+        return _case(spec, slo, 0, 1, stale=(factor == ABOVE and k == most - 1))
+    if k >= len(fire):
+        return _case(spec, slo, 0, FULL)
+    bad = min(FULL, round(float(fire[k].burn) * factor * float(slo.budget) * FULL))
+    return _case(spec, slo, bad, FULL)
+
+
+# --- the test file ---------------------------------------------------------------------------
+
+def compile_tests(spec, defs: list[SLODef], rule_file: str) -> dict:
+    groups = [_group(spec, title, cases, i) for i, (title, cases) in enumerate(scenarios(spec, defs))]
+    return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": groups}
+
+
+def _end_and_checkpoints(spec, title: str, cases: list[Case], k: int | None) -> tuple[float, list[float]]:
+    miss = duration_seconds(spec.slo_alerting.missing_for)
+    if title.startswith("no SLI"):
+        return miss, sorted({max(0.0, miss - 60), miss})
+    times, ends = set(), [0.0]
+    for c in cases:
+        for i, p in enumerate(c.fire):
+            t = fire_time(c.slo, p)
+            times.update({t - 60, t})
+            if k is None or i == k and not c.slo.sli.timestamp or c.slo.sli.timestamp and c.bad:
+                ends.append(t)
+    end = max(ends) or 60.0
+    return end, sorted(t for t in times | {end} if 0 <= t <= end)
+
+
+def _group(spec, title: str, cases: list[Case], index: int) -> dict:
+    k = None if not title.startswith("window pair") else int(title.split("#")[1].split(":")[0]) - 1
+    end, checkpoints = _end_and_checkpoints(spec, title, cases, k)
+    minutes = _minutes(end) + 1
+    series = [s for c in cases for s in _values(c, minutes)] or [{"series": "aimon_gen_unused", "values": "0"}]
+    alerts = sorted({p.alert for c in cases for p in c.fire}) + ([MISSING] if MISSING not in spec.rules.disabled else [])
+    group = {"name": title, "interval": "1m", "input_series": series,
+             "alert_rule_test": [{"eval_time": format_duration(t), "alertname": name,
+                                  "exp_alerts": _expected(spec, cases, name, t)}
+                                 for t in checkpoints for name in alerts],
+             "promql_expr_test": _samples(cases, end, zero=index == 0)}
+    return group
+
+
+def _expected(spec, cases: list[Case], name: str, t: float) -> list[dict]:
+    out = []
+    miss = duration_seconds(spec.slo_alerting.missing_for)
+    base = spec.rules.runbook_base_url.rstrip("/")
+    for c in cases:
+        slo = c.slo
+        if name == MISSING:
+            if c.total is None and t >= miss:
+                rule = next(r for r in _alert_rules(spec, slo) if r["alert"] == MISSING)
+                out.append({"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]})
+            continue
+        for p in firing(spec, c, t):
+            if p.alert != name:
+                continue
+            out.append({"exp_labels": {**slo.labels, "severity": p.severity, "tier": p.tier,
+                                       "long_window": p.long, "short_window": p.short},
+                        "exp_annotations": _burn_annotations(slo, p, c, t, base)})
+    return out
+
+
+def _alert_rules(spec, slo):
+    from .slo import _alerts
+    return _alerts(spec, slo, [])
+
+
+def _burn_annotations(slo: SLODef, p: Pair, c: Case, t: float, base: str) -> dict:
+    from .slo import burn_description
+
+    r, b = ratio(c), float(num(slo.budget))
+    left = "%.4g%%" % ((1 - r / b) * 100) if t >= ready(slo, slo.period) else "unknown"
+    return {"summary": f"SLO {slo.slo} is burning its error budget too fast ({p.long}/{p.short})",
+            "description": burn_description(slo, p, "%.2f" % (r / b), left),
+            "runbook_url": f"{base}/{p.alert}"}
+
+
+def _samples(cases: list[Case], end: float, zero: bool) -> list[dict]:
+    at, out = format_duration(end), []
+    for c in cases:
+        slo, r = c.slo, ratio(c)
+        sel = f'{{slo="{slo.slo}"}}'
+        if r is None:
+            out.append({"expr": f"slo:sli_error:ratio{sel}", "eval_time": at, "exp_samples": []})
+            continue
+        b = float(num(slo.budget))
+        ready_windows = [w for w in windows(slo) if ready(slo, w) <= end]
+        names = [("slo:burn_rate:ratio", r / b)] + ([("slo:sli_error:ratio", r)] if zero else [])
+        for metric, value in names:
+            out.append({"expr": f"{metric}{sel}", "eval_time": at, "exp_samples": [
+                {"labels": _series_text(metric, {**slo.labels, "window": w}), "value": value}
+                for w in ready_windows]})
+        if slo.period in ready_windows:
+            out.append({"expr": f"slo:error_budget_remaining:ratio{sel}", "eval_time": at, "exp_samples": [
+                {"labels": _series_text("slo:error_budget_remaining:ratio", {**slo.labels, "window": slo.period}),
+                 "value": 1 - r / b}]})
+    if zero:
+        # NaN is the only value not equal to itself.
+        out += [{"expr": f"{m} != {m}", "eval_time": at, "exp_samples": []}
+                for m in ("slo:sli_error:ratio", "slo:burn_rate:ratio", "slo:error_budget_remaining:ratio")]
+    return out
