@@ -66,6 +66,9 @@ def _steps():
     from .slo import compile_slo
 
     steps = []
+    from .rules import compile_rules
+
+    steps.append(compile_rules)         # first: alert/recording rules, their unit tests, dcgm-counters.csv
     steps.append(compile_slo)           # after rules, before alertmanager (it routes SLO alerts too)
     steps.append(compile_alertmanager)  # keep after the rules and SLO steps: it routes their alerts
     from .dashboards import compile_dashboards

@@ -1,0 +1,257 @@
+"""Rule packs -> alert.rules.yml, recording.rules.yml, dcgm-counters.csv and unit tests.
+
+Which groups: a pack group is used when the spec has something its exporter serves
+(`requires`), for the scope entries that exporter serves (GPU node groups for dcgm, the
+vLLM models for the vllm pack, ...).
+
+Thresholds: an alert names a threshold; `thresholds.resolve(spec, name, entry)` gives its
+value/for/severity per scope entry. Entries that resolve like the spec-wide default share
+one rule, whose selector excludes every overridden entry; each distinct override gets its
+own rule (same alert name) selecting exactly its entries. So an override never leaks to
+targets it does not name. `each: true` alerts get one rule per entry (e.g. GPUMissing,
+which compares with that group's gpu.count).
+
+Checks (each reported at the pack's file:line): every metric a rule reads is emitted by a
+configured exporter (aimon_gen/catalog) or recorded by the build; alert names are unique
+across packs; every alert compares something.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import catalog, scheme
+from ..errors import Problem, SpecInvalid, did_you_mean
+from ..promql import has_comparison, matcher, metric_names
+from ..thresholds import Threshold, resolve
+from .rulepacks import shipped_packs, user_packs
+from .templating import render
+
+SCOPE_LABEL = {"node_groups": "node_group", "models": "model", "pipelines": "pipeline", "storage": "storage"}
+
+
+def job_of(kind: str) -> str:
+    """The scrape job of an exporter kind (scheme.py owns the names)."""
+    fixed = {"node_exporter": scheme.JOB_NODE, "dcgm_exporter": scheme.JOB_DCGM, "pipeline": scheme.JOB_PIPELINE,
+             "prometheus": scheme.JOB_PROMETHEUS}
+    return fixed.get(kind) or scheme.JOB_MODEL.get(kind) or scheme.JOB_STORAGE[kind]
+
+
+def scope_entries(spec, scope: str, kind: str) -> list:
+    """The spec entries a group's rules cover, in spec order."""
+    if scope == "node_groups":
+        return [g for g in spec.node_groups if g.gpu or kind != "dcgm_exporter"]
+    if scope == "models":
+        return [m for m in spec.models if m.server == kind]
+    if scope == "pipelines":
+        return list(spec.pipelines)
+    if scope == "storage":
+        return [s for s in spec.storage if s.kind == kind]
+    return []
+
+
+@dataclass
+class Variant:
+    """One emitted rule of an alert: the threshold and the entries it covers."""
+    threshold: Threshold | None
+    entries: list
+    matcher: str = ""
+    entry: object = None
+    labels: dict = field(default_factory=dict)
+
+
+@dataclass
+class BuiltAlert:
+    source: object            # the pack's alert mapping (with lines)
+    variant: Variant
+    rule: dict                # the rendered Prometheus rule
+    context: dict             # template context, reused by the unit tests
+
+
+@dataclass
+class BuiltGroup:
+    name: str
+    pack: object              # PackFile
+    kind: str
+    scope: str
+    recording: list = field(default_factory=list)   # (source, rule)
+    alerts: list = field(default_factory=list)      # BuiltAlert
+
+
+def variants(spec, rule, scope: str, entries: list) -> list[Variant]:
+    """The rules one alert becomes (see the module docstring)."""
+    name = rule.get("threshold")
+    label = SCOPE_LABEL.get(scope)
+    default = resolve(spec, name, None) if name else None
+    if scope == "none":
+        return [Variant(default, [])] if default is None or default.enabled else []
+    per_entry = [(e, resolve(spec, name, e) if name else None) for e in entries]
+    if rule.get("each"):
+        return [_single(label, e, t) for e, t in per_entry if t is None or t.enabled]
+    same = [e for e, t in per_entry if t == default]
+    overridden = [(e, t) for e, t in per_entry if t != default]
+    out = []
+    if same and (default is None or default.enabled):
+        excluded = [e.name for e, _ in overridden]
+        out.append(Variant(default, same, matcher(label, excluded, negate=True) if excluded else ""))
+    out += [_single(label, e, t) for e, t in overridden if t.enabled]
+    return out
+
+
+def _single(label: str, entry, threshold) -> Variant:
+    # The rule label repeats the series' own label: same alert labels, but promtool's
+    # duplicate check (name + labels) tells this rule from the default one.
+    return Variant(threshold, [entry], matcher(label, [entry.name]), entry, {label: entry.name})
+
+
+def _context(spec, group, variant: Variant | None) -> dict:
+    job = f'job="{job_of(group["requires"])}"'
+    ctx = {"spec": spec, "job": job, "sel": job, "scope_label": SCOPE_LABEL.get(group["scope"], "")}
+    if variant is not None:
+        if variant.matcher:
+            ctx["sel"] = f"{job}, {variant.matcher}"
+        t = variant.threshold
+        ctx.update(threshold=t.value if t else None, entry=variant.entry, entries=variant.entries)
+    return ctx
+
+
+def _alert_rule(spec, group, src, variant: Variant, shown: str) -> BuiltAlert:
+    ctx = _context(spec, group, variant)
+    t = variant.threshold
+    for_ = (t.for_ if t else None) or src.get("for")
+    severity = (t.severity if t else None) or src.get("severity")
+    if severity not in ("critical", "warning", "info"):
+        raise SpecInvalid([Problem(shown, src.line, src.col, "", f"alert {src['alert']}: severity must be "
+                                   "critical, warning or info")])
+    rule = {"alert": str(src["alert"]), "expr": render(src["expr"], ctx, shown)}
+    if for_ and for_ not in ("0s", "0m"):
+        rule["for"] = str(for_)
+    rule["labels"] = {"severity": severity, **variant.labels,
+                      **{k: render(v, ctx, shown) for k, v in (src.get("labels") or {}).items()}}
+    base = spec.rules.runbook_base_url.rstrip("/")
+    rule["annotations"] = {"summary": render(src["summary"], ctx, shown),
+                           "description": render(src["description"], ctx, shown),
+                           "runbook_url": f"{base}/{src['alert']}"}
+    return BuiltAlert(src, variant, rule, ctx)
+
+
+def build_groups(spec, packs) -> list[BuiltGroup]:
+    in_use = set(catalog.exporters_in_use(spec))
+    disabled = set(spec.rules.disabled)
+    built = []
+    for pack in packs:
+        for group in pack.groups:
+            kind, scope = str(group["requires"]), str(group["scope"])
+            entries = scope_entries(spec, scope, kind)
+            if kind not in in_use or (scope != "none" and not entries):
+                continue
+            bg = BuiltGroup(str(group["name"]), pack, kind, scope)
+            for src in group.get("recording") or []:
+                if src["record"] in disabled:
+                    continue
+                ctx = _context(spec, group, None)
+                rule = {"record": str(src["record"]), "expr": render(src["expr"], ctx, pack.shown)}
+                if src.get("labels"):
+                    rule["labels"] = {k: render(v, ctx, pack.shown) for k, v in src["labels"].items()}
+                bg.recording.append((src, rule))
+            for src in group.get("alerts") or []:
+                if src["alert"] in disabled:
+                    continue
+                for v in variants(spec, src, scope, entries):
+                    bg.alerts.append(_alert_rule(spec, group, src, v, pack.shown))
+            if bg.recording or bg.alerts:
+                built.append(bg)
+    return built
+
+
+def check_groups(spec, built: list[BuiltGroup]) -> list[Problem]:
+    """Metrics read exist, names unique, alerts compare: one Problem per finding."""
+    problems = []
+    emitted = catalog.emitted_metrics(spec)
+    recorded = {rule["record"] for g in built for _, rule in g.recording}
+    known = emitted | recorded
+    group_seen: dict[str, str] = {}
+    alert_seen: dict[str, tuple] = {}
+    for g in built:
+        if group_seen.setdefault(g.name, g.pack.shown) != g.pack.shown:
+            problems.append(Problem(g.pack.shown, 0, 0, "", f"rule group name '{g.name}' is also used in "
+                                    f"{group_seen[g.name]}", "rename the group"))
+        records = set()
+        for src, rule in g.recording:
+            if rule["record"] in records:
+                problems.append(_p(g, src, f"recording rule '{rule['record']}' is defined twice in group {g.name}"))
+            records.add(rule["record"])
+            problems += _unknown_metrics(g, src["expr"], rule, known)
+        for a in g.alerts:
+            where = (g.pack.shown, a.source.line)
+            if alert_seen.setdefault(a.rule["alert"], where) != where:
+                other = alert_seen[a.rule["alert"]]
+                problems.append(_p(g, a.source, f"alert name '{a.rule['alert']}' is also defined at {other[0]}:{other[1]}",
+                                   "alert names must be unique"))
+            if not has_comparison(a.rule["expr"]):
+                problems.append(_p(g, a.source["expr"], f"alert {a.rule['alert']} has no comparison, so it fires for "
+                                   "every series", "compare with a threshold, e.g. `> <%= threshold %>`"))
+            problems += _unknown_metrics(g, a.source["expr"], a.rule, known)
+    return sorted(set(problems))
+
+
+def _p(g: BuiltGroup, node, message: str, hint: str = "") -> Problem:
+    return Problem(g.pack.shown, getattr(node, "line", 0), getattr(node, "col", 0), "", message, hint)
+
+
+def _unknown_metrics(g: BuiltGroup, node, rule: dict, known: set[str]) -> list[Problem]:
+    out = []
+    for name in sorted(metric_names(rule["expr"]) - known):
+        info = catalog.metric_info(name)
+        if info is not None and not info.emitted:
+            hint = f"{name} is off by default in {info.exporter}; aimon-gen does not enable it"
+        elif info is not None:
+            hint = f"{name} comes from {info.exporter}, which this spec does not scrape"
+        else:
+            hint = did_you_mean(name, known) or "see aimon_gen/catalog/*.yaml for the metrics each exporter emits"
+        what = rule.get("alert") or rule.get("record")
+        out.append(_p(g, node, f"{what} reads '{name}', which no configured exporter emits and no rule records", hint))
+    return out
+
+
+def compile_rules(ctx, bundle: dict) -> dict[str, object]:
+    """The compile step: rule files, the dcgm counters CSV and the promtool unit tests."""
+    from .unittests import compile_tests
+
+    spec = ctx.spec
+    packs = shipped_packs() + user_packs(spec, ctx.spec_dir, ctx.spec_file)
+    built = build_groups(spec, packs)
+    problems = check_groups(spec, built)
+    if problems:
+        raise SpecInvalid(problems)
+    _warn_unknown_disabled(ctx, packs)
+    out: dict[str, object] = {}
+    recording = [{"name": g.name, "rules": [r for _, r in g.recording]} for g in built if g.recording]
+    alerts = [{"name": g.name, "rules": [a.rule for a in g.alerts]} for g in built if g.alerts]
+    if alerts:
+        out["alert.rules.yml"] = {"groups": alerts}
+    if recording:
+        out["recording.rules.yml"] = {"groups": recording}
+    csv_fields = _off_default_dcgm_fields(built)
+    if csv_fields:
+        out["dcgm-counters.csv"] = catalog.dcgm_counters_csv(
+            [m.name for m in catalog.exporter_metrics("dcgm_exporter").values() if m.enable])
+    out.update(compile_tests(spec, built, sorted(out)))
+    return out
+
+
+def _off_default_dcgm_fields(built) -> set[str]:
+    dcgm = catalog.exporter_metrics("dcgm_exporter")
+    names = set()
+    for g in built:
+        for rule in [r for _, r in g.recording] + [a.rule for a in g.alerts]:
+            names |= {n for n in metric_names(rule["expr"]) if n in dcgm and not dcgm[n].default}
+    return names
+
+
+def _warn_unknown_disabled(ctx, packs) -> None:
+    names = {str(r[k]) for p in packs for g in p.groups for k, rules in (("alert", g.get("alerts")),
+             ("record", g.get("recording"))) for r in rules or []}
+    for i, name in enumerate(ctx.spec.rules.disabled):
+        if name not in names:
+            ctx.warn(("rules", "disabled", i), f"no rule is named '{name}'", did_you_mean(name, names))

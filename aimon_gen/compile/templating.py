@@ -1,0 +1,102 @@
+"""Jinja2 for rule packs, with delimiters that cannot clash with PromQL or Go templates.
+
+`<%= expr %>` prints, `<% stmt %>` controls, `<%# ... %>` comments. Prometheus annotations
+keep their own `{{ $labels.x }}` untouched. Each string of a pack is rendered on its own,
+after the pack's YAML has been parsed (see rulepacks.py). Numbers print without a
+trailing `.0` (90.0 -> 90) so thresholds read as the user wrote them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from ..errors import Problem, SpecInvalid
+from ..promql import matcher, quote, regex_alternatives
+from ..spec.types import duration_seconds
+
+
+def number(value) -> str:
+    """A float as PromQL and humans write it: 90, 0.95, 1e+06 (repr keeps it exact)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def _finalize(value):
+    return number(value) if isinstance(value, (int, float)) else value
+
+
+@cache
+def env():
+    import jinja2
+
+    e = jinja2.Environment(
+        block_start_string="<%", block_end_string="%>",
+        variable_start_string="<%=", variable_end_string="%>",
+        comment_start_string="<%#", comment_end_string="%>",
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False,
+        finalize=_finalize)
+    e.filters.update(seconds=duration_seconds, quote=quote, regex=regex_alternatives, number=number)
+    e.globals.update(matcher=matcher, fire_latency=fire_latency, quiet_latency=quiet_latency, quantile=quantile)
+    return e
+
+
+def fire_latency(metric: str, threshold: float) -> float:
+    """An observed latency whose bucket lies wholly above `threshold`: any quantile of
+    requests that all take this long exceeds it. Raises when no bucket can (the alert could
+    never fire, since histogram_quantile never returns more than the largest bound)."""
+    from ..catalog import histogram_buckets
+
+    bounds = histogram_buckets(metric)
+    for lower, upper in zip([0.0] + bounds, bounds):
+        if lower >= threshold:
+            return upper
+    raise ValueError(f"threshold {number(threshold)} is not below the largest bucket of {metric} "
+                     f"({number(bounds[-1])}): the alert could never fire")
+
+
+def quiet_latency(metric: str, threshold: float):
+    """The largest bucket bound not above `threshold` (requests just inside it), or None."""
+    from ..catalog import histogram_buckets
+
+    below = [b for b in histogram_buckets(metric) if b <= threshold]
+    return below[-1] if below else None
+
+
+def quantile(metric: str, q: float, latency) -> float:
+    """histogram_quantile(q) when every request takes `latency`, computed the way
+    Prometheus 2.42 does (bucket start + width * rank/count, with rates of exactly 1/s)."""
+    from ..catalog import histogram_buckets
+
+    bounds = histogram_buckets(metric)
+    for i, upper in enumerate(bounds):
+        if latency <= upper:
+            start = 0.0 if i == 0 else bounds[i - 1]
+            return start + (upper - start) * ((q * 1.0) / 1.0)
+    return bounds[-1]
+
+
+@cache
+def _compiled(text: str):
+    return env().from_string(text)
+
+
+def render(text, context: dict, shown: str) -> str:
+    """Render one pack string; a template error is reported at the string's file:line."""
+    if "<%" not in text:
+        return str(text)
+    import jinja2
+
+    try:
+        return _compiled(str(text)).render(context)
+    except jinja2.TemplateError as exc:
+        raise SpecInvalid([Problem(shown, getattr(text, "line", 0), getattr(text, "col", 0), "",
+                                   f"rule pack template error: {exc}",
+                                   "templates use <%= name %>; names: " + ", ".join(sorted(context)))]) from None
+    except (ValueError, TypeError, ZeroDivisionError) as exc:
+        raise SpecInvalid([Problem(shown, getattr(text, "line", 0), getattr(text, "col", 0), "",
+                                   f"rule pack template error: {exc}")]) from None

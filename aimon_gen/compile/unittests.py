@@ -1,0 +1,176 @@
+"""Promtool unit tests for every generated alert rule (`tests/<pack>.test.yml`).
+
+For each rule (each threshold variant), from the pack's `test:` section:
+- "fires": the `fire` inputs, labelled like a real target of the rule's first scope entry;
+  at `at` (default: `for` + 10m) the alert fires with exactly the expected labels and
+  annotations; one interval before `for` has passed it does not fire yet.
+- "quiet": the `quiet` inputs (just inside the threshold) never fire it.
+
+Expected annotations are the pack's Go templates expanded here; only `{{ $labels.x }}`,
+`{{ $value }}` and `{{ printf "%.Ng" $value }}` are supported, so the expansion is exact.
+promtool 2.42 needs an explicit `interval` per group and compares floats exactly: inputs
+use whole numbers and steps whose results are exact.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import scheme
+from ..errors import Problem, SpecInvalid
+from ..promql import quote
+from ..spec.types import duration_seconds, split_target
+from .templating import number, render
+
+INTERVAL = 60  # seconds between samples and evaluations
+_GO = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
+_PRINTF = re.compile(r'^printf\s+"%\.(\d+)g"\s+\$value$|^\$value\s*\|\s*printf\s+"%\.(\d+)g"$')
+
+
+def go_float(v: float) -> str:
+    """Go's %v of a float64 (strconv 'g', shortest; exponent from 1e21)."""
+    if v == int(v) and abs(v) < 1e21:
+        return str(int(v))
+    text = repr(v)
+    if "e" in text:
+        mant, exp = text.split("e")
+        sign = "-" if exp.startswith("-") else "+"
+        text = f"{mant}e{sign}{abs(int(exp)):02d}"
+    return text
+
+
+def expand(template: str, labels: dict, value: float, where: tuple) -> str:
+    """Expand the Go template subset aimon-gen's annotations use, exactly as Prometheus would."""
+    def one(m: re.Match) -> str:
+        body = m.group(1)
+        if body.startswith("$labels."):
+            return str(labels.get(body[len("$labels."):], "<no value>"))
+        if body == "$value":
+            return go_float(value)
+        p = _PRINTF.match(body)
+        if p:
+            return f"%.{p.group(1) or p.group(2)}g" % value
+        raise SpecInvalid([Problem(where[0], where[1], 0, "", f"annotation template '{{{{ {body} }}}}' is not "
+                                   "supported by the generated unit tests",
+                                   'use {{ $labels.name }}, {{ $value }} or {{ printf "%.4g" $value }}')])
+    return _GO.sub(one, template)
+
+
+def target_labels(spec, kind: str, scope_label: str, entry) -> dict:
+    """The labels a real series of `entry` carries after the scrape (scheme.py's rules)."""
+    from .rules import job_of
+
+    job_name = job_of(kind)
+    if entry is None:
+        return {"job": job_name, "instance": "localhost:9090"}
+    for job in scheme.jobs(spec):
+        if job.name != job_name:
+            continue
+        for group in job.groups:
+            labels = dict(group.labels)
+            if labels.get(scope_label) == entry.name:
+                target = group.targets[0]
+                return {**labels, "job": job_name, "instance": scheme.instance_of(job, target),
+                        "host": split_target(target)[0]}
+    raise ValueError(f"no scrape target for {scope_label}={entry.name}")
+
+
+def series_text(metric: str, labels: dict) -> str:
+    inner = ", ".join(f"{k}={quote(str(v))}" for k, v in labels.items())
+    return f"{metric}{{{inner}}}"
+
+
+def _values(text: str, n: int) -> str:
+    text = str(text).strip()
+    return text if ("x" in text or " " in text) else f"{text}x{n}"
+
+
+def _inputs(test, ctx, base: dict, case: str, n: int, shown: str) -> list[dict]:
+    out = []
+    for item in test.get("input") or []:
+        rep = item.get("repeat")
+        if case not in item and not (rep and case in rep):
+            continue
+        labels = {**base, **{k: render(v, ctx, shown) for k, v in (item.get("labels") or {}).items()}}
+        raw = render(str(item.get(case, item.get("fire", ""))), ctx, shown)
+        if item.get("histogram"):
+            out += _histogram(render(item["histogram"], ctx, shown), labels, raw, n)
+            continue
+        metric, values = render(item["metric"], ctx, shown), _values(raw, n)
+        count = int(float(render(str(rep[case]), ctx, shown))) if rep else 1
+        for i in range(count):
+            lab = {**labels, str(rep["label"]): str(i)} if rep else labels
+            out.append({"series": series_text(metric, lab), "values": values})
+    return out
+
+
+def _histogram(metric: str, labels: dict, latency: str, n: int) -> list[dict]:
+    """Series of a histogram where 1 request/s takes `latency` seconds ("None": no requests)."""
+    from ..catalog import histogram_buckets
+
+    seen = None if latency in ("None", "") else float(latency)
+    out = []
+    for bound in histogram_buckets(metric) + [float("inf")]:
+        le = "+Inf" if bound == float("inf") else repr(bound)
+        step = "0+60" if seen is not None and seen <= bound else "0"
+        out.append({"series": series_text(f"{metric}_bucket", {**labels, "le": le}), "values": f"{step}x{n}"})
+    rate = 0 if seen is None else 1
+    out.append({"series": series_text(f"{metric}_count", labels), "values": f"0+{60 * rate}x{n}"})
+    out.append({"series": series_text(f"{metric}_sum", labels), "values": f"0+{number(60 * rate * (seen or 0.0))}x{n}"})
+    return out
+
+
+def _expected(a, test, ctx, base: dict, shown: str) -> dict:
+    first = (test.get("input") or [{}])[0]
+    labels = {**base, **{k: render(v, ctx, shown) for k, v in (first.get("labels") or {}).items()}}
+    if first.get("repeat"):
+        labels[str(first["repeat"]["label"])] = "0"
+    keep = test.get("keep", "all")
+    if keep != "all":
+        labels = {k: v for k, v in labels.items() if k in keep}
+    value = float(render(str(test["value"]), ctx, shown))
+    where = (shown, a.source.line)
+    annotations = {k: expand(v, labels, value, where) if k != "runbook_url" else v
+                   for k, v in a.rule["annotations"].items()}
+    return {"exp_labels": {**labels, **a.rule["labels"]}, "exp_annotations": annotations}
+
+
+def alert_tests(spec, group, a) -> list[dict]:
+    """The two test groups (fires, quiet) of one alert rule."""
+    shown, test = group.pack.shown, a.source["test"]
+    entry = a.variant.entries[0] if a.variant.entries else None
+    from .rules import SCOPE_LABEL
+    base = target_labels(spec, group.kind, SCOPE_LABEL.get(group.scope, ""), entry)
+    for_s = duration_seconds(a.rule.get("for", "0s"))
+    at_s = duration_seconds(render(test["at"], a.context, shown)) if test.get("at") else for_s + 600
+    n = int(at_s // INTERVAL) + 10
+    ctx = {**a.context, "n": n}
+    name, at = a.rule["alert"], f"{int(at_s // INTERVAL)}m"
+    scope = f" ({SCOPE_LABEL[group.scope]} {entry.name})" if entry is not None else ""
+    checks = []
+    if for_s >= INTERVAL:
+        checks.append({"eval_time": f"{int(for_s // INTERVAL) - 1}m", "alertname": name, "exp_alerts": []})
+    checks.append({"eval_time": at, "alertname": name, "exp_alerts": [_expected(a, test, ctx, base, shown)]})
+    fires = {"name": f"{name} fires{scope}", "interval": "1m",
+             "input_series": _inputs(test, ctx, base, "fire", n, shown), "alert_rule_test": checks}
+    quiet = {"name": f"{name} stays quiet inside its threshold{scope}", "interval": "1m",
+             "input_series": _inputs(test, ctx, base, "quiet", n, shown),
+             "alert_rule_test": [{"eval_time": at, "alertname": name, "exp_alerts": []}]}
+    return [fires, quiet]
+
+
+def compile_tests(spec, built, rule_paths: list[str]) -> dict[str, object]:
+    files = [f"../{p}" for p in rule_paths if p.endswith(".rules.yml")]
+    out: dict[str, dict] = {}
+    for group in built:
+        if not group.alerts:
+            continue
+        stem = group.pack.path.stem
+        path = f"tests/{'user-' if group.pack.user else ''}{stem}.test.yml"
+        doc = out.setdefault(path, {"rule_files": files, "evaluation_interval": "1m", "tests": []})
+        for a in group.alerts:
+            doc["tests"].extend(alert_tests(spec, group, a))
+    return out
+
+
+__all__ = ["compile_tests", "expand", "go_float", "number"]
