@@ -53,6 +53,7 @@ alerting:
       routes:
         - {match: {pool: training, severity: [warning, info]}, mute_time_intervals: [night], group_wait: 1m}
         - {match_re: {alertname: "GPU.*"}, active_time_intervals: [office]}
+    - {receiver: oncall, match: {team: ["ml ops", "a.b"]}}
   maintenance_windows:
     - {name: night, weekdays: [saturday, "monday:friday"], times: ["00:00-06:00", "22:00-24:00"], time_zone: Europe/Berlin}
     - {name: office, times: ["09:00-17:00"]}
@@ -60,6 +61,8 @@ alerting:
     - {labels: {severity: critical, team: research}, receivers: [oncall, research-slack]}
     - {labels: {severity: warning, team: research, pool: training}, receivers: [research-slack]}
     - {labels: {severity: warning}, receivers: [ops]}
+    - {labels: {severity: info, team: ml ops}, receivers: [oncall]}
+    - {labels: {severity: info, team: aXb}, receivers: [ops]}
 """
 
 
@@ -76,7 +79,7 @@ def test_every_channel_kind_passes_amtool_check_config(tmp_path, write_spec):
     out = tmp_path / "out"
     r = CliRunner().invoke(app, ["build", str(_spec(write_spec, tmp_path)), "-o", str(out), "--timings"])
     assert r.exit_code == 0, r.output + r.stderr
-    assert "amtool check-config" in r.stdout and r.stdout.count("amtool config routes") == 3
+    assert "amtool check-config" in r.stdout and r.stdout.count("amtool config routes") == 5
     doc = yaml.safe_load((out / CONFIG).read_text())
     kinds = {k for rcv in doc["receivers"] for k in rcv if k.endswith("_configs")}
     assert kinds == {"email_configs", "webhook_configs", "pagerduty_configs", "opsgenie_configs", "slack_configs"}
@@ -149,7 +152,7 @@ def test_python_router_agrees_with_amtool(tmp_path, write_spec):
     for spec_path in (EXAMPLE, _spec(write_spec, tmp_path)):
         stage, bundle, loaded = _staged(tmp_path, spec_path)
         root = routing.tree(loaded.spec.alerting)
-        values = {"severity": ["critical", "warning", ""], "team": ["genai", "research", "data", "risk", ""],
+        values = {"severity": ["critical", "warning", ""], "team": ["genai", "research", "data", "risk", "ml ops", "a.b", "aXb", ""],
                   "pool": ["training", ""], "storage": ["training-data", ""], "alertname": ["GPUHot", "X"]}
         combos = [{k: v for k, v in zip(values, combo) if v} for combo in itertools.product(*values.values())]
 
@@ -287,3 +290,17 @@ def test_slack_notification_reads_the_url_file_and_says_what_broke(tmp_path, wri
         proc.terminate()
         proc.wait(timeout=10)
         server.shutdown()
+
+
+def test_output_readme_commands_run_and_list_the_secret_files(tmp_path, write_spec):
+    tool("amtool")
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, ["build", str(_spec(write_spec, tmp_path)), "-o", str(out)]).exit_code == 0
+    readme = (out / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if line.startswith("amtool ")]
+    assert len(commands) == 4  # check-config and the first three routing tests
+    for command in commands:
+        r = subprocess.run(["bash", "-c", command], cwd=out, capture_output=True, text=True)
+        assert r.returncode == 0, (command, r.stdout, r.stderr)
+    listed = [line[3:-1] for line in readme.splitlines() if line.startswith("- `") and "/secrets/" in line]
+    assert listed == sorted(str(tmp_path / "secrets" / n) for n in ("opsgenie", "pagerduty", "slack", "smtp"))

@@ -137,11 +137,13 @@ def _expand(expr: str, records: dict, depth: int = 0) -> tuple[str, dict]:
 
 
 def _kept_labels(expr: str) -> set[str] | None:
-    """Labels an aggregation keeps, or None when it keeps them all (no by, or a without)."""
-    clauses = _BY.findall(expr)
-    if not any(kind == "by" for kind, _ in clauses) or any(kind == "without" for kind, _ in clauses):
+    """Labels an aggregation keeps, or None when it may keep them all: no `by`, a `without`,
+    or a group_left/right (the many side keeps its labels, e.g. x / on (instance) group_left
+    count by (instance) (y) keeps all of x's)."""
+    kinds = {kind for kind, _ in _BY.findall(expr)}
+    if "by" not in kinds or kinds & {"without", "group_left", "group_right"}:
         return None
-    return {label.strip() for kind, names in clauses if kind in ("by", "group_left", "group_right")
+    return {label.strip() for kind, names in _BY.findall(expr) if kind == "by"
             for label in names.split(",") if label.strip()}
 
 

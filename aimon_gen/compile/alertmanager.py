@@ -12,6 +12,7 @@ each one is run at build time as `amtool config routes test --verify.receivers` 
 from __future__ import annotations
 
 import re
+import shlex
 
 from ..spec import routing
 
@@ -186,6 +187,36 @@ def _window(w) -> dict:
         spec["times"] = [{"start_time": t[:5], "end_time": t[6:]} for t in w.times]
     spec["location"] = w.time_zone
     return {"name": w.name, "time_intervals": [spec]}
+
+
+def readme_section(spec) -> list[str]:
+    """Lines for the output README: how to run Alertmanager and which secret files it needs."""
+    al = spec.alerting
+    files = sorted({v for _, v in _file_fields(al) if v})
+    lines = ["## Run Alertmanager", "", f"`{CONFIG}` is for Alertmanager {al.alertmanager_version} or newer:", "",
+             "```sh", f"alertmanager --config.file={CONFIG}", f"amtool check-config {CONFIG}"]
+    for t in al.tests[:3]:
+        labels = " ".join(shlex.quote(f"{k}={v}") for k, v in t.labels.items())
+        lines.append(f"amtool config routes test --config.file={CONFIG} --verify.receivers={','.join(t.receivers)} "
+                     f"{labels}".rstrip())
+    lines += ["```", ""]
+    if al.tests:
+        lines += [f"`{TESTS}` holds the spec's routing tests; the build ran each with `amtool config routes test`.", ""]
+    if files:
+        lines += ["Secrets are read from these files on the Alertmanager host (one line each, never in this folder):",
+                  "", *[f"- `{f}`" for f in files], ""]
+    return lines
+
+
+def _file_fields(al):
+    if al.smtp:
+        yield "auth_password_file", al.smtp.auth_password_file
+    for r in al.receivers:
+        for kind in _KIND_KEY:
+            for ch in getattr(r, kind):
+                for name in type(ch).model_fields:
+                    if name.endswith("_file"):
+                        yield name, getattr(ch, name)
 
 
 def plan_routing_tests(stage, bundle: dict) -> list:

@@ -15,6 +15,9 @@ def compile_readme(spec, paths: list[str]) -> dict[str, str]:
     lines += [f"- `{path}`" for path in sorted(set(paths) | {"README.md"})]
     lines += ["", "## Run Prometheus", "", "Retention is a command-line setting, not part of prometheus.yml:", "",
               "```sh", "prometheus \\", *[f"  {f} \\" for f in flags[:-1]], f"  {flags[-1]}", "```", ""]
+    if "alertmanager.yml" in paths:
+        from .alertmanager import readme_section
+        lines += readme_section(spec)
     if p.shards > 1:
         lines += _sharding(spec, flags[1:], paths)
     if any(path.startswith("kubernetes/") for path in paths):

@@ -29,8 +29,12 @@ class Matcher:
         """Alertmanager 0.25 matcher syntax: team="genai", severity=~"critical|warning"."""
         if self.values is not None and len(self.values) == 1:
             return f'{self.label}={_quote(next(iter(self.values)))}'
-        pattern = self.regex if self.values is None else "|".join(re.escape(v) for v in sorted(self.values))
+        pattern = self.regex if self.values is None else "|".join(_RE2_META.sub(r"\\\1", v) for v in sorted(self.values))
         return f'{self.label}=~{_quote(pattern)}'
+
+
+# Escaped with a backslash in RE2 (Go), which refuses Python's re.escape of e.g. a space.
+_RE2_META = re.compile(r"([\\.+*?()|\[\]{}^$])")
 
 
 def _quote(value: str) -> str:
