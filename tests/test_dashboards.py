@@ -218,7 +218,9 @@ def test_thresholds_follow_the_specs_alert_thresholds(write_spec):
     assert _steps(panel) == [(None, "green"), (77, "red")]
     assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "line"}
     _, _, d = _build(write_spec(base + "        thresholds: {gpu_utilization_high: {enabled: false}}\n", "off.yaml"))
-    assert "thresholds" not in _panel(d["dashboards/gpu.json"], "GPU utilisation")["fieldConfig"]["defaults"]
+    off = _panel(d["dashboards/gpu.json"], "GPU utilisation")
+    assert _steps(off) == [(None, "green")]  # explicit, or Grafana would colour from 80
+    assert "custom" not in off["fieldConfig"]["defaults"]
 
 
 def test_pipeline_panels_turn_red_at_each_pipelines_freshness(example):
@@ -347,8 +349,8 @@ def test_definitions_name_known_thresholds_and_panel_types():
         doc = yaml.safe_load(path.read_text())
         for row in doc.get("rows", []):
             for panel in row["panels"]:
-                missing += [f"{path.name}: {panel['title']}: {n}" for n in panel.get("thresholds", [])
-                            if n not in catalog]
+                names = panel.get("thresholds", []) + [n for q in panel.get("queries", []) for n in q.get("thresholds", [])]
+                missing += [f"{path.name}: {panel['title']}: {n}" for n in names if n not in catalog]
     assert not missing, "thresholds not in rules/thresholds.yaml:\n" + "\n".join(missing)
 
 
@@ -380,3 +382,16 @@ def test_a_node_groups_own_threshold_colours_its_series(write_spec):
     assert panel["fieldConfig"]["overrides"] == [{"matcher": {"id": "byName", "options": "b"}, "properties": [
         {"id": "thresholds", "value": {"mode": "absolute", "steps": [
             {"value": None, "color": "green"}, {"value": 70.0, "color": "orange"}]}}]}]
+
+
+def test_each_models_series_gets_its_servers_alert_threshold(example):
+    panel = _panel(example[2]["dashboards/models.json"], "Latency p50, p90, p99")
+    lines = {o["matcher"]["options"]: o["properties"][0]["value"]["steps"] for o in panel["fieldConfig"]["overrides"]}
+    assert lines == {"fraud-scorer p99": [{"value": None, "color": "green"}, {"value": 0.5, "color": "orange"}],
+                     "llama-70b-chat p99": [{"value": None, "color": "green"}, {"value": 30.0, "color": "orange"}]}
+
+
+def test_an_alert_above_zero_leaves_zero_green(example):
+    xid = _panel(example[2]["dashboards/gpu.json"], "Last XID error")
+    (_, base), (value, colour) = _steps(xid)
+    assert base == "green" and 0 < value < 1e-6 and colour == "orange"

@@ -29,6 +29,8 @@ class Query(_Def):
     table: bool = Field(False, description="Table format (one row per series).")
     heatmap: bool = Field(False, description="Heatmap format (histogram buckets by `le`).")
     needs: list[str] = []
+    thresholds: list[str] = Field([], description="This query's own alert thresholds, for series named after a "
+                                                   "node group, model or pipeline in the legend.")
 
 
 class Step(_Def):

@@ -79,7 +79,7 @@ def _options(p, b):
     if p.type == "timeseries":
         b = b.legend(common.VizLegendOptions().show_legend(True).display_mode(mc.LegendDisplayMode.LIST)
                      .placement(mc.LegendPlacement.BOTTOM).calcs([]))
-        if p.steps or p.overrides:
+        if len(p.steps) > 1 or p.overrides:
             b = b.thresholds_style(common.GraphThresholdsStyleConfig().mode(mc.GraphThresholdsStyleMode.LINE))
     elif p.type in ("stat", "gauge", "bargauge"):
         b = b.reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))

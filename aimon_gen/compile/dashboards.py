@@ -3,7 +3,7 @@
 A definition's rows, panels and queries carry `needs:`; only what the spec uses is
 emitted (no model dashboard without models, no vLLM row without a vLLM model). Queries
 name filters (`{@gpu}`) that expand to matchers for the dashboard's own variables.
-Thresholds come from the spec's alert thresholds so a panel turns red where its alert fires.
+Thresholds come from the spec's alert thresholds (dashboard_thresholds.py).
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import thresholds as th
 from ..spec.types import duration_seconds
+from . import dashboard_thresholds as thresholds
 from .dashboard_defs import Common, DashboardDef, PanelDef, definitions
 
-SEVERITY_COLOR = {"critical": "red", "warning": "orange", "info": "blue"}
 _FILTER_RE = re.compile(r"@([a-z_]+)")
-# threshold catalog unit -> panel unit -> factor
-_UNIT_FACTOR = {("percent", "percentunit"): 0.01, ("ratio", "percent"): 100.0, ("ms", "s"): 0.001}
 
 
 @dataclass
@@ -116,40 +113,6 @@ def expand(text: str, filters: dict[str, str]) -> str:
     return out.replace("{, ", "{").replace(", }", "}")  # a filter with no matchers
 
 
-def threshold_steps(spec, panel: PanelDef, scope=None) -> list:
-    """Colour steps from the alert thresholds the panel names (skipped when off or unknown)."""
-    if not panel.thresholds:
-        return [(s.value, s.color) for s in panel.steps]
-    catalog = th.catalog()
-    marks = []
-    for name in panel.thresholds:
-        if name not in catalog:
-            continue
-        t = th.resolve(spec, name, scope)
-        if t.enabled:
-            value = t.value * _UNIT_FACTOR.get((t.unit, panel.unit), 1.0)
-            marks.append((value, SEVERITY_COLOR.get(t.severity or "warning", "red")))
-    if not marks:
-        return [(s.value, s.color) for s in panel.steps]
-    marks.sort()
-    if panel.below:  # coloured below each mark, green above the highest
-        colors = [c for _, c in marks] + ["green"]
-        return [(None, colors[0])] + [(v, colors[i + 1]) for i, (v, _) in enumerate(marks)]
-    return [(None, "green")] + marks
-
-
-_SCOPES = {"{{node_group}}": "node_groups", "{{model}}": "models", "{{pipeline}}": "pipelines"}
-
-
-def scope_overrides(spec, panel: PanelDef, queries, steps: list) -> list:
-    """A series per node group, model or pipeline gets that entry's own threshold where it differs."""
-    legends = {q.legend for q in queries}
-    if not panel.thresholds or len(legends) != 1 or next(iter(legends)) not in _SCOPES:
-        return []
-    entries = getattr(spec, _SCOPES[next(iter(legends))])
-    return [(e.name, own or [(None, "green")]) for e in entries if (own := threshold_steps(spec, panel, e)) != steps]
-
-
 def freshness_overrides(spec) -> list:
     return [(p.name, [(None, "green"), (duration_seconds(p.freshness), "red")]) for p in spec.pipelines]
 
@@ -164,8 +127,10 @@ def build_panel(spec, pdef: PanelDef, have: set, filters: dict, uids: dict, slo_
         return None
     links = [(f"{uids[pdef.link][1]} dashboard", f"/d/{uids[pdef.link][0]}?${{__url_time_range}}&${{__all_variables}}")
              ] if pdef.link in uids else []
-    steps = threshold_steps(spec, pdef)
-    overrides = freshness_overrides(spec) if pdef.per_pipeline_freshness else scope_overrides(spec, pdef, queries, steps)
+    # Always explicit: without thresholds Grafana applies its default (red from 80).
+    steps = (thresholds.steps(spec, pdef.thresholds, pdef.unit, pdef.below)
+             or [(s.value, s.color) for s in pdef.steps] or [(None, "green")])
+    overrides = freshness_overrides(spec) if pdef.per_pipeline_freshness else thresholds.overrides(spec, pdef, queries, steps)
     return Panel(pdef.type, pdef.title, pdef.unit, pdef.w, pdef.h, pdef.description, pdef.min, pdef.max,
                  steps, pdef.no_value, links, overrides, targets)
 
