@@ -25,6 +25,9 @@ app = typer.Typer(
 
 REPORT = "https://github.com/aimon-gen/aimon-gen/issues"
 
+# build --format: what each value writes (examples/terraform validates against these names).
+BUILD_FORMATS = {"files": ("files",), "kubernetes": ("kubernetes",), "both": ("files", "kubernetes")}
+
 SpecArg = Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False)]
 
 
@@ -59,12 +62,11 @@ def build(
     """Build SPEC into the output folder, checked by promtool and amtool first."""
     from .build import build as run_build
 
-    formats = {None: (), "files": ("files",), "kubernetes": ("kubernetes",), "both": ("files", "kubernetes")}
-    if format not in formats:
+    if format is not None and format not in BUILD_FORMATS:
         _err(f"--format {format}: choose files, kubernetes or both")
         raise typer.Exit(2)
     result = _guard(lambda: run_build(spec, out, validate=not no_validate, check_only=check,
-                                      formats=formats[format]))
+                                      formats=BUILD_FORMATS.get(format, ())))
     _print_warnings(result.warnings)
     if check:
         if result.diff:
