@@ -206,8 +206,10 @@ def test_default_only_alerts_are_warned_about_once_each(write_spec):
 def test_aggregation_that_drops_the_owner_label_is_caught(write_spec):
     ctx = Context(load(write_spec, BASE).spec, "spec.yaml", None)
     analyse(ctx, _bundle(dict(VLLM_QUEUE, expr="sum by (model) (vllm:num_requests_waiting) > 10")))
-    assert [w.message for w in ctx.warnings] == [
-        "alert VLLMQueueLong (model=llama) reaches only the default receiver 'ops'"]
+    assert [(w.message, w.hint) for w in ctx.warnings] == [
+        ("alert VLLMQueueLong (model=llama) reaches only the default receiver 'ops': its rule's `by (...)` drops "
+         "team, which the routes match on",
+         "keep team in that rule's by (...) clause, or also route on labels it keeps")]
 
 
 def test_matcher_on_a_label_no_alert_carries_is_an_error(write_spec):

@@ -33,13 +33,19 @@ class Instance:
     alert: str
     labels: dict
     scope: str      # e.g. "node_group=h100-train", for messages
+    dropped: frozenset = frozenset()  # target labels the expression aggregates away
 
 
 def analyse(ctx, bundle: dict) -> None:
     al = ctx.spec.alerting
     rules = [r for path in sorted(bundle) if path.endswith(".rules.yml") for r in _rules(bundle[path])]
     instances = alert_instances(ctx.spec, rules)
-    known = known_labels(ctx.spec, rules, instances)
+    _unknown_labels(ctx, al, known_labels(ctx.spec, rules, instances))
+    if instances:
+        _default_only(ctx, al, instances)
+
+
+def _unknown_labels(ctx, al, known: set[str]) -> None:
     for path, route in _routes(al.routes, ("alerting",)):
         for key in ("match", "match_re"):
             for label in getattr(route, key):
@@ -48,18 +54,28 @@ def analyse(ctx, bundle: dict) -> None:
                               "route can never match", did_you_mean(label, known) or
                               "set it as a label of a node group, model, pipeline or storage entry",
                               at_key=True)
-    if not instances:
-        return
+
+
+def _default_only(ctx, al, instances: list[Instance]) -> None:
     root = routing.tree(al)
-    only_default: dict[str, list[str]] = {}
+    routed_on = {m.label for node in routing.walk(root) for m in node.matchers}
+    only_default: dict[str, dict] = {}
+    lost: dict[str, set] = {}
     for inst in instances:
         if routing.match(root, inst.labels) == [root]:
-            only_default.setdefault(inst.alert, []).append(inst.scope)
+            only_default.setdefault(inst.alert, {})[inst.scope] = True
+            lost.setdefault(inst.alert, set()).update(inst.dropped & routed_on)
     for alert, scopes in only_default.items():
-        shown = ", ".join(s for s in scopes[:3] if s) + (f" and {len(scopes) - 3} more" if len(scopes) > 3 else "")
-        ctx.warn(("alerting", "default_receiver"),
-                 f"alert {alert}{' (' + shown + ')' if shown else ''} reaches only the default receiver "
-                 f"'{al.default_receiver}'", "add a route for its owner, e.g. match: {team: ...}")
+        names = [s for s in scopes if s]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        message = (f"alert {alert}{' (' + shown + ')' if shown else ''} reaches only the default receiver "
+                   f"'{al.default_receiver}'")
+        hint = "add a route for its owner, e.g. match: {team: ...}"
+        if lost[alert]:
+            labels = ", ".join(sorted(lost[alert]))
+            message += f": its rule's `by (...)` drops {labels}, which the routes match on"
+            hint = f"keep {labels} in that rule's by (...) clause, or also route on labels it keeps"
+        ctx.warn(("alerting", "default_receiver"), message, hint)
 
 
 def _rules(doc) -> list[dict]:
@@ -76,13 +92,16 @@ def _routes(routes, parent: tuple):
 
 
 def alert_instances(spec, rules: list[dict]) -> list[Instance]:
-    from ..scheme import jobs
+    from ..scheme import JOB_PROMETHEUS, Job, TargetGroup, jobs
 
     records: dict[str, list[dict]] = {}
     for r in rules:
         if "record" in r:
             records.setdefault(r["record"], []).append(r)
     by_job = {j.name: j for j in jobs(spec)}
+    # Prometheus scrapes itself (scrape.py), outside the spec's jobs: its alerts carry job and instance.
+    by_job[JOB_PROMETHEUS] = Job(JOB_PROMETHEUS, "prometheus", "/metrics", "http",
+                                 (TargetGroup(("localhost:9090",), (), ()),), False)
     kinds = {j.exporter: j.name for j in by_job.values()}
     external = {"cluster": spec.name, "environment": spec.environment, **spec.prometheus.external_labels}
     out = []
@@ -108,10 +127,10 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
                 labels.update(job=job.name, host=host, instance=host if job.host_instance else target)
                 scopes.append(labels)
         for labels in scopes or [{}]:
-            if keep is not None:
-                labels = {k: v for k, v in labels.items() if k in keep}
+            dropped = frozenset(k for k in labels if keep is not None and k not in keep)
+            labels = {k: v for k, v in labels.items() if k not in dropped}
             owner = next((f"{k}={labels[k]}" for k in ("node_group", "model", "pipeline", "storage") if k in labels), "")
-            out.append(Instance(r["alert"], {**labels, **static}, owner))
+            out.append(Instance(r["alert"], {**labels, **static}, owner, dropped - set(static)))
     return out
 
 
@@ -157,7 +176,7 @@ def _jobs_of(expr: str, by_job: dict, kinds: dict) -> list:
     if not named:
         for token in set(_IDENT.findall(expr)):
             info = metric_info(token)
-            if info and info.exporter in kinds:
+            if info and info.exporter in kinds and not info.synthetic:  # up, scrape_*: every job has them
                 named.append(kinds[info.exporter])
     return [by_job[n] for n in sorted(set(named))]
 
