@@ -272,3 +272,27 @@ def test_levels_of_one_condition_inhibit_by_name():
     assert [(r["source_matchers"], r["target_matchers"]) for r in rules] == [
         (['alertname="GPUTempCritical"'], ['alertname="GPUTempHigh"'])]
     assert "alertname" not in rules[0]["equal"] and "host" in rules[0]["equal"] and "gpu" in rules[0]["equal"]
+
+
+def test_alert_label_sets_follow_the_expression(write_spec):
+    from aimon_gen.compile.alert_routing import alert_instances
+
+    spec = load(write_spec, BASE).spec
+    rules = [
+        {"alert": "Reload", "expr": 'prometheus_config_last_reload_successful{job="prometheus"} <= 0',
+         "labels": {"severity": "warning"}},
+        # group_left: the result keeps the left side's labels (team included)
+        {"alert": "Load", "expr": 'DCGM_FI_DEV_GPU_TEMP{job="dcgm_exporter"} / on (instance) group_left () '
+                                  'count by (instance) (DCGM_FI_DEV_GPU_UTIL{job="dcgm_exporter"}) > 1',
+         "labels": {"severity": "warning"}},
+        # a recording rule read through its selector: only the rule it picks, with its labels
+        {"record": "slo:x", "expr": 'sum(rate(vllm:request_success_total{job="vllm", model="llama"}[5m]))',
+         "labels": {"slo": "llama-availability"}},
+        {"record": "slo:x", "expr": 'sum(rate(vllm:request_success_total{job="vllm", model="other"}[5m]))',
+         "labels": {"slo": "other-availability"}},
+        {"alert": "Burn", "expr": 'slo:x{slo="llama-availability"} > 1', "labels": {"severity": "critical"}},
+    ]
+    got = {i.alert: i.labels for i in alert_instances(spec, rules)}
+    assert got["Reload"]["job"] == "prometheus" and got["Reload"]["instance"] == "localhost:9090"
+    assert got["Load"]["team"] == "research" and got["Load"]["node_group"] == "h100-train"
+    assert got["Burn"]["slo"] == "llama-availability" and got["Burn"]["team"] == "genai"
