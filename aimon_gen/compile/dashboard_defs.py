@@ -29,6 +29,8 @@ class Query(_Def):
     table: bool = Field(False, description="Table format (one row per series).")
     heatmap: bool = Field(False, description="Heatmap format (histogram buckets by `le`).")
     needs: list[str] = []
+    unless: list[str] = Field([], description="Left out when the spec has any of these, e.g. the raw form of "
+                                               "a query whose recorded series `recorded:<name>` exists.")
     thresholds: list[str] = Field([], description="This query's own alert thresholds, for series named after a "
                                                    "node group, model or pipeline in the legend.")
 
@@ -65,13 +67,6 @@ class RowDef(_Def):
     panels: list[PanelDef] = Field(min_length=1)
 
 
-class BurnWindow(_Def):
-    severity: str
-    long: str
-    short: str
-    budget: float = Field(gt=0, le=1)
-
-
 class DashboardDef(_Def):
     title: str = Field(min_length=1)
     uid: str = Field(pattern=r"^[a-z0-9-]{1,20}$", description="Suffix of the dashboard uid: <spec name>-<uid>.")
@@ -79,9 +74,7 @@ class DashboardDef(_Def):
     tags: list[str] = []
     variables: list[str] = []
     rows: list[RowDef] = []
-    # SLO dashboard only: error-ratio templates and the burn-rate alert windows.
-    error_ratio: dict[str, str | dict[str, str]] = {}
-    burn_windows: list[BurnWindow] = []
+    slo_rows: bool = Field(False, description="Add one row per SLO recorded in slo.rules.yml.")
 
 
 class VariableDef(_Def):

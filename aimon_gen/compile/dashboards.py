@@ -118,7 +118,7 @@ def freshness_overrides(spec) -> list:
 
 
 def build_panel(spec, pdef: PanelDef, have: set, filters: dict, uids: dict, slo_targets) -> Panel | None:
-    queries = [q for q in pdef.queries if set(q.needs) <= have]
+    queries = [q for q in pdef.queries if set(q.needs) <= have and not set(q.unless) & have]
     targets = [Target(expand(q.expr, filters), q.legend, q.instant,
                       "table" if q.table else "heatmap" if q.heatmap else "time_series") for q in queries]
     if pdef.slo_budget:
@@ -146,7 +146,7 @@ def plan(spec, bundle: dict) -> list[Board]:
     boards = []
     for d in chosen:
         filters = filters_for(common, d.variables)
-        budget = dashboard_slo.budget_targets(spec, defs, filters, bundle) if "slos" in have else []
+        budget = dashboard_slo.budget_targets(filters, bundle)
         rows = []
         for row in d.rows:
             if not set(row.needs) <= have:
@@ -155,8 +155,8 @@ def plan(spec, bundle: dict) -> list[Board]:
                                   for pd in row.panels if set(pd.needs) <= have) if p]
             if panels:
                 rows.append((row.title, panels))
-        if d.error_ratio:
-            rows += dashboard_slo.slo_rows(spec, d, filters, bundle)
+        if d.slo_rows:
+            rows += dashboard_slo.recorded_rows(dashboard_slo.recorded_slos(bundle), filters)
         boards.append(Board(d.uid, uids[d.uid][0], f"{spec.name} / {d.title}", d.tags, d.variables, rows, filters))
     return boards
 
