@@ -8,7 +8,7 @@ empty `options` to the caller; `_finish` adds them and puts keys in a reader's o
 from __future__ import annotations
 
 import importlib
-import json
+from enum import Enum
 from functools import cache
 
 _PANEL_MODULE = {"timeseries": "timeseries", "stat": "stat", "gauge": "gauge", "bargauge": "bargauge",
@@ -153,9 +153,18 @@ def _ordered(obj: dict, first: tuple) -> dict:
     return out
 
 
+def _plain(obj):
+    """The SDK model as plain dicts and lists: what its JSONEncoder writes, without a JSON round trip."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, Enum):
+        return _plain(obj.value)
+    to_json = getattr(obj, "to_json", None)
+    return _plain(to_json()) if callable(to_json) else obj
+
+
 def to_json(spec, common, board, note: str) -> dict:
     """One dashboard as a plain JSON document (dicts and lists)."""
-    from grafana_foundation_sdk.cog.encoder import JSONEncoder
-
-    doc = json.loads(json.dumps(build(spec, common, board, note), cls=JSONEncoder))
-    return _finish(doc, spec, board)
+    return _finish(_plain(build(spec, common, board, note)), spec, board)

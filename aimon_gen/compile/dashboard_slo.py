@@ -58,11 +58,11 @@ def recorded_slos(bundle: dict) -> list[RecordedSLO]:
     return out
 
 
-def budget_targets(filters: dict, bundle: dict) -> list:
+def budget_targets(filters: dict, slos: list[RecordedSLO]) -> list:
     """One instant query for the overview: every SLO's share of error budget left."""
     from .dashboards import Target
 
-    if not recorded_slos(bundle):
+    if not slos:
         return []
     sel = filters["all"]
     return [Target(f"slo:error_budget_remaining:ratio{{{sel}}}" if sel else "slo:error_budget_remaining:ratio",

@@ -143,10 +143,10 @@ def plan(spec, bundle: dict) -> list[Board]:
     have = facts(spec, bundle)
     chosen = [d for d in defs if set(d.needs) <= have]
     uids = {d.uid: (dashboard_uid(spec.name, d.uid), d.title) for d in chosen}
-    boards = []
+    boards, slos = [], dashboard_slo.recorded_slos(bundle)
     for d in chosen:
         filters = filters_for(common, d.variables)
-        budget = dashboard_slo.budget_targets(filters, bundle)
+        budget = dashboard_slo.budget_targets(filters, slos)
         rows = []
         for row in d.rows:
             if not set(row.needs) <= have:
@@ -156,7 +156,7 @@ def plan(spec, bundle: dict) -> list[Board]:
             if panels:
                 rows.append((row.title, panels))
         if d.slo_rows:
-            rows += dashboard_slo.recorded_rows(dashboard_slo.recorded_slos(bundle), filters)
+            rows += dashboard_slo.recorded_rows(slos, filters)
         boards.append(Board(d.uid, uids[d.uid][0], f"{spec.name} / {d.title}", d.tags, d.variables, rows, filters))
     return boards
 
