@@ -1,8 +1,8 @@
 """Dashboards against a real Prometheus: every panel query returns data.
 
 The real node_exporter and catalog-driven exporters (dcgm-exporter, every model server kind,
-a pipeline) on loopback, scraped by a real Prometheus with the prometheus.yml and rule files
-aimon-gen generates for them. Each query of every dashboard but the SLO one (its 30-day
+a pipeline, S3 storage) on loopback, scraped by a real Prometheus with the prometheus.yml and
+rule files aimon-gen generates for them. Each query of every dashboard but the SLO one (its 30-day
 windows need days of data) is run with its template variables at All, as Grafana would on
 first load; a query that returns nothing means a panel that would show "No data".
 """
@@ -57,6 +57,8 @@ models:
     for kind in ("vllm", "triton", "tgi", "custom"):
         text += f'  - {{name: m-{kind}, server: {kind}, targets: ["127.0.0.1:{sims[kind].port}"]}}\n'
     text += f'pipelines:\n  - {{name: etl, freshness: 1h, targets: ["127.0.0.1:{sims["pipeline"].port}"]}}\n'
+    text += "storage:\n" + "".join(f'  - {{name: st-{k}, kind: {k}, targets: ["127.0.0.1:{sims[k].port}"]}}\n'
+                                   for k in ("s3",))
     path = folder / "spec.yaml"
     path.write_text(text)
     return path
@@ -66,7 +68,7 @@ models:
 def stack(tmp_path):
     node_exporter, prometheus = tool("node_exporter"), tool("prometheus")
     procs, sims = [], {k: CatalogExporter(k, gpus=2) for k in ("dcgm_exporter", "vllm", "triton", "tgi", "custom",
-                                                                 "pipeline")}
+                                                                 "pipeline", "s3")}
     try:
         node_port, prom_port = _free_port(), _free_port()
         procs.append(subprocess.Popen([node_exporter, f"--web.listen-address=127.0.0.1:{node_port}"],

@@ -17,7 +17,7 @@ from ..spec.types import duration_seconds
 from . import dashboard_thresholds as thresholds
 from .dashboard_defs import Common, DashboardDef, PanelDef, definitions
 
-_FILTER_RE = re.compile(r"@([a-z_]+)")
+_FILTER_RE = re.compile(r"@([a-z_][a-z0-9_]*)")
 
 
 @dataclass
@@ -68,6 +68,8 @@ def facts(spec, bundle: dict) -> set[str]:
     out.update(f"server:{m.server}" for m in spec.models)
     if spec.pipelines:
         out.add("pipelines")
+    if spec.storage:
+        out.add("storage")
     out.update(f"storage:{s.kind}" for s in spec.storage)
     if spec.slos or any(m.slo for m in spec.models) or any(p.slo for p in spec.pipelines):
         out.add("slos")
