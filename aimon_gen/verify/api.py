@@ -14,7 +14,7 @@ class Prometheus:
 
     def _get(self, path: str, **params) -> dict:
         query = urllib.parse.urlencode(params, doseq=True)
-        doc = json.loads(http_get(f"{self.url}{path}" + (f"?{query}" if query else ""), timeout=15))
+        doc = json.loads(http_get(f"{self.url}{path}" + (f"?{query}" if query else ""), timeout=30))
         if doc.get("status") != "success":
             raise RuntimeError(doc.get("error", "query failed"))
         return doc["data"]
@@ -58,4 +58,4 @@ class Alertmanager:
 
     def alerts(self) -> list[dict]:
         q = "active=true&silenced=true&inhibited=true&unprocessed=true"
-        return json.loads(http_get(f"{self.url}/api/v2/alerts?{q}", timeout=15))
+        return json.loads(http_get(f"{self.url}/api/v2/alerts?{q}", timeout=30))

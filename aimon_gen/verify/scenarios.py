@@ -41,12 +41,15 @@ class Scenario:
     expect: list[str] = field(default_factory=list)
     allow: list[str] = field(default_factory=list)
     job: str = ""                     # exporter_down: which job's target
+    slo_prefix: str = ""              # SLO alerts name their SLO `<model or pipeline>-<kind>`
 
     @property
     def title(self) -> str:
         return f"{TITLES[self.fault]}: {self.subject}"
 
     def owns(self, labels: dict) -> bool:
+        if self.slo_prefix and labels.get("slo", "").startswith(self.slo_prefix):
+            return True
         return any(labels.get(k) == v for k, v in self.scope.items())
 
     def expected(self, name: str) -> bool:
@@ -102,11 +105,13 @@ def plan(spec) -> list[Scenario]:
         for fault, m, slo in (("latency_up", lat, m_slo(lat, "latency")), ("error_ratio_up", err, m_slo(err, "availability"))):
             s = _make(fault, m.name, {"model": m.name, "model_name": m.name, "exported_model": m.name},
                       frozenset({("model", m.name)}), job=JOB_MODEL[kind])
+            s.slo_prefix = f"{m.name}-"
             if slo:
                 s.expect.append(SLO_BURN)
             out.append(s)
     for p in spec.pipelines[:1]:
         s = _make("pipeline_stale", p.name, {"pipeline": p.name}, frozenset({("pipeline", p.name)}), job=JOB_PIPELINE)
+        s.slo_prefix = f"{p.name}-"
         if p.slo:
             s.expect.append(SLO_BURN)
         out.append(s)

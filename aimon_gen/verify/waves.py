@@ -79,11 +79,21 @@ class WaveChecker:
 
     def _wait(self, wave, start):
         deadline = time.monotonic() + self.timeout
+        snap = {"fired": [], "am": [], "deliveries": []}
         while True:
-            snap = self._snapshot(start)
+            try:
+                snap = self._snapshot(start)
+            except OSError as exc:  # a busy machine: an API call timed out; ask again
+                self.log(f"  retrying after: {exc}")
+                if time.monotonic() > deadline:
+                    return snap
+                continue
             if self._done(wave, snap):
                 time.sleep(SETTLE)   # alerts that come later than the expected ones still count
-                return self._snapshot(start)
+                try:
+                    return self._snapshot(start)
+                except OSError:
+                    return snap
             if time.monotonic() > deadline:
                 self.log("  timed out waiting for the expected alerts")
                 return snap
