@@ -222,6 +222,18 @@ def test_inhibitions_in_a_running_alertmanager(tmp_path, write_spec):
         for i, a in enumerate(alerts):
             key = tuple(sorted(a.items()))
             assert state[key] == ("suppressed" if i in expected_inhibited else "active"), a
+        # Default grouping: one notification per alert and node group, not one per host.
+        _post(f"{base}/alerts", [{"labels": {**c, "alertname": "GPUXidError", "severity": "warning",
+                                             "node_group": group, "host": host}}
+                                 for group, host in (("train", "gpu-b1"), ("train", "gpu-b2"), ("infer", "gpu-c1"))])
+        for _ in range(100):
+            groups = json.loads(urllib.request.urlopen(f"{base}/alerts/groups", timeout=5).read())
+            xid = sorted(sorted(a["labels"]["host"] for a in g["alerts"]) for g in groups
+                         if g["labels"].get("alertname") == "GPUXidError")
+            if sum(map(len, xid)) == 3:
+                break
+            time.sleep(0.05)
+        assert xid == [["gpu-b1", "gpu-b2"], ["gpu-c1"]]
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -208,8 +208,10 @@ class Alerting(_Strict):
     alertmanager_version: Annotated[Literal[VERSIONS], BeforeValidator(_version)] = Field(
         "0.25", description="The Alertmanager you run; fields newer versions added are refused below it.")
     resolve_timeout: Duration = Field("5m", description="An alert that stops being sent resolves after this.")
-    group_by: list[LabelName | Literal["..."]] = Field(["alertname", "cluster", "host"],
-                                                       description="Alerts with these labels equal share a notification.")
+    group_by: list[LabelName | Literal["..."]] = Field(
+        ["alertname", "cluster", "node_group", "model", "pipeline", "storage", "slo"],
+        description="Alerts with these labels equal share a notification: by default one per alert and "
+                    "node group, model, pipeline, storage or SLO, so a pool-wide failure is one message, not one per host.")
     group_wait: Duration = Field("30s", description="Wait before the first notification of a new group.")
     group_interval: Duration = Field("5m", description="Wait before notifying about changes in a group.")
     repeat_interval: Duration = Field("4h", description="Repeat an unchanged, still firing group this often.")
