@@ -38,7 +38,7 @@ GROUP_KEYS = {"name": str, "requires": str, "scope": str, "recording": list, "al
 RECORD_KEYS = {"record": str, "expr": str, "labels": dict}
 ALERT_KEYS = {"alert": str, "expr": str, "threshold": str, "each": bool, "for": str, "severity": str,
               "summary": str, "description": str, "labels": dict, "test": dict}
-TEST_KEYS = {"input": list, "value": (str, int, float), "keep": (str, list), "at": str}
+TEST_KEYS = {"input": list, "value": (str, int, float), "keep": (str, list), "drop": list, "at": str}
 INPUT_KEYS = {"metric": str, "histogram": str, "labels": dict, "fire": (str, int, float), "quiet": (str, int, float),
               "repeat": dict}
 
@@ -87,7 +87,8 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node):
 def load_pack(path: Path, shown: str, user: bool) -> PackFile:
     """Parse one pack file; every structural problem is reported at its line."""
     try:
-        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        # libyaml when present: packs are parsed on every build.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(path.read_text(encoding="utf-8"))
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark

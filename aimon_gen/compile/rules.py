@@ -106,7 +106,9 @@ def _single(label: str, entry, threshold) -> Variant:
 
 def _context(spec, group, variant: Variant | None) -> dict:
     job = f'job="{job_of(group["requires"])}"'
-    ctx = {"spec": spec, "job": job, "sel": job, "scope_label": SCOPE_LABEL.get(group["scope"], "")}
+    # n and at_seconds are set by the unit tests (a rule's strings render together).
+    ctx = {"spec": spec, "job": job, "sel": job, "scope_label": SCOPE_LABEL.get(group["scope"], ""),
+           "n": 0, "at_seconds": 0}
     if variant is not None:
         if variant.matcher:
             ctx["sel"] = f"{job}, {variant.matcher}"

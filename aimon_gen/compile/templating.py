@@ -8,6 +8,7 @@ trailing `.0` (90.0 -> 90) so thresholds read as the user wrote them.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from ..errors import Problem, SpecInvalid
@@ -80,23 +81,64 @@ def quantile(metric: str, q: float, latency) -> float:
     return bounds[-1]
 
 
+_EXPR = re.compile(r"<%=\s*(.*?)\s*%>", re.S)
+
+
 @cache
-def _compiled(text: str):
+def _expression(text: str):
+    # Jinja compiles per call (~1 ms); pack strings repeat the same few expressions.
+    return env().compile_expression(text, undefined_to_none=False)
+
+
+@cache
+def _template(text: str):
     return env().from_string(text)
 
 
+def _render(text: str, context: dict) -> str:
+    parts = _EXPR.split(text)
+    if any("<%" in p for p in parts[0::2]):
+        return _template(text).render(context)  # statements or comments: the whole template
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(part)
+            continue
+        if part.isidentifier() and part in context:
+            value = context[part]  # a bare name: what Jinja would print, without compiling
+        else:
+            value = _expression(part)(**context)
+            if isinstance(value, jinja2_undefined()):
+                value._fail_with_undefined_error()
+        out.append(str(_finalize(value)))
+    return "".join(out)
+
+
+@cache
+def jinja2_undefined():
+    import jinja2
+    return jinja2.Undefined
+
+
 def render(text, context: dict, shown: str) -> str:
-    """Render one pack string; a template error is reported at the string's file:line."""
+    """Render one pack string; a template error is reported at the string's file:line.
+
+    `<%= expr %>` parts are evaluated as Jinja expressions (cached by their text, so a
+    build compiles each distinct expression once); a string with `<% %>` statements or
+    comments is rendered as a whole Jinja template."""
     if "<%" not in text:
         return str(text)
     import jinja2
 
     try:
-        return _compiled(str(text)).render(context)
+        return _render(str(text), context)
     except jinja2.TemplateError as exc:
-        raise SpecInvalid([Problem(shown, getattr(text, "line", 0), getattr(text, "col", 0), "",
-                                   f"rule pack template error: {exc}",
-                                   "templates use <%= name %>; names: " + ", ".join(sorted(context)))]) from None
-    except (ValueError, TypeError, ZeroDivisionError) as exc:
-        raise SpecInvalid([Problem(shown, getattr(text, "line", 0), getattr(text, "col", 0), "",
-                                   f"rule pack template error: {exc}")]) from None
+        raise _error(text, shown, exc, context) from None
+    except (ValueError, TypeError, ZeroDivisionError, KeyError, AttributeError) as exc:
+        raise _error(text, shown, exc, {}) from None
+
+
+def _error(text, shown: str, exc, context: dict) -> SpecInvalid:
+    hint = ("templates use <%= name %>; names: " + ", ".join(sorted(context))) if context else ""
+    return SpecInvalid([Problem(shown, getattr(text, "line", 0), getattr(text, "col", 0), "",
+                                f"rule pack template error: {exc}", hint)])
