@@ -296,3 +296,28 @@ def test_alert_label_sets_follow_the_expression(write_spec):
     assert got["Reload"]["job"] == "prometheus" and got["Reload"]["instance"] == "localhost:9090"
     assert got["Load"]["team"] == "research" and got["Load"]["node_group"] == "h100-train"
     assert got["Burn"]["slo"] == "llama-availability" and got["Burn"]["team"] == "genai"
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (("  default_receiver: ops\n", ""),
+     "8:3: alerting: alerting.default_receiver is required when receivers are given (name the receiver for alerts "
+     "no route takes, e.g. default_receiver: ops)"),
+    (('webhook: {url: "http://hooks.internal/ops"}', "email: {to: ops@example.com}"),
+     "11:14: alerting.receivers[0].email[0]: email needs 'smarthost' here or in alerting.smtp"),
+    (('slack: {channel: "#genai-alerts", api_url_file: /etc/alertmanager/secrets/slack-genai}',
+      'slack: {channel: "#genai-alerts"}'),
+     "15:14: alerting.receivers[2].slack[0]: slack needs api_url_file"),
+    (("{routing_key_file: /etc/alertmanager/secrets/pagerduty-key}", "{routing_key_file: /a, service_key_file: /b}"),
+     "13:18: alerting.receivers[1].pagerduty[0]: pagerduty: give only one of routing_key_file, service_key_file"),
+    (('webhook: {url: "http://hooks.internal/ops"}', "webhook: {max_alerts: 5}"),
+     "11:16: alerting.receivers[0].webhook[0]: webhook needs exactly one of url, url_file"),
+])
+def test_receiver_and_default_problems(write_spec, edit, expected):
+    got = problems(write_spec, BASE.replace(*edit))
+    assert any(p.startswith(expected) for p in got), got
+
+
+def test_routes_without_receivers(write_spec):
+    text = BASE.split("  default_receiver")[0] + "  routes: [{receiver: ops, match: {team: genai}}]\n"
+    assert problems(write_spec, text) == ["8:11: alerting.routes: alerting.routes is given but there are no "
+                                          "alerting.receivers (add receivers, or remove it)"]
