@@ -321,3 +321,21 @@ def test_routes_without_receivers(write_spec):
     text = BASE.split("  default_receiver")[0] + "  routes: [{receiver: ops, match: {team: genai}}]\n"
     assert problems(write_spec, text) == ["8:11: alerting.routes: alerting.routes is given but there are no "
                                           "alerting.receivers (add receivers, or remove it)"]
+
+
+def test_unknown_matcher_label_stops_the_build_at_its_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from aimon_gen.cli import app
+    from conftest import EXAMPLE
+
+    text = EXAMPLE.read_text()
+    assert "match: {team: data}}" in text
+    spec = tmp_path / "example.yaml"
+    spec.write_text(text.replace("match: {team: data}}", "match: {teams: data}}").split("\n  tests:\n")[0] + "\n")
+    line = next(i for i, s in enumerate(spec.read_text().splitlines(), 1) if "teams: data" in s)
+    r = CliRunner().invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-validate"])
+    assert r.exit_code == 1
+    assert (f"example.yaml:{line}:38: alerting.routes[3].match.teams: no generated alert carries label 'teams', "
+            "so this route can never match (did you mean 'team'?)") in r.stderr
+    assert not (tmp_path / "out").exists()
