@@ -188,6 +188,10 @@ def known_labels(spec, rules: list[dict], instances: list[Instance]) -> set[str]
 
     known = set(_ALWAYS) | {"severity", "job", "host", "instance", "cluster", "environment"}
     known |= set(spec.prometheus.external_labels)
+    if getattr(spec.prometheus, "shards", 1) > 1:
+        known.add("shard")  # each shard's external label
+    if any(getattr(e, "kubernetes", None) for kind in ("models", "pipelines", "storage") for e in getattr(spec, kind)):
+        known |= {"namespace", "pod"}  # set by the kubernetes_sd relabelling (scrape.py)
     for job in jobs(spec):
         for group in job.groups:
             known |= {k for k, _ in group.labels}
