@@ -181,7 +181,12 @@ def test_inhibitions_in_a_running_alertmanager(tmp_path, write_spec):
     """Node down silences the host's other alerts; critical silences the same alert's warning;
     an SLO page silences its ticket. Alerts on other hosts stay active."""
     binary = tool("alertmanager")
-    stage, _, _ = _staged(tmp_path, _spec(write_spec, tmp_path))
+    stage, bundle, _ = _staged(tmp_path, _spec(write_spec, tmp_path))
+    # A pair of levels of one condition under two names, as the GPU rules generate them.
+    levels = [r for r in bundle[CONFIG]["inhibit_rules"] if r["source_matchers"][0].startswith("alertname=")
+              and r["source_matchers"][0] != 'alertname="NodeDown"']
+    assert levels, "the GPU rules have warning/critical levels under two names"
+    high, critical = (levels[0][k][0].split('"')[1] for k in ("target_matchers", "source_matchers"))
     port = _free_port()
     proc = subprocess.Popen([binary, f"--config.file={stage / CONFIG}", f"--storage.path={tmp_path / 'data'}",
                              f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
@@ -210,9 +215,12 @@ def test_inhibitions_in_a_running_alertmanager(tmp_path, write_spec):
             # Tiers with the same severity: the page still silences the ticket.
             {**c, "alertname": "SLOBurnRatePage", "severity": "warning", "tier": "page", "slo": "etl-freshness"},
             {**c, "alertname": "SLOBurnRateTicket", "severity": "warning", "tier": "ticket", "slo": "etl-freshness"},
+            {**c, "alertname": critical, "severity": "critical", "host": "gpu-d1", "gpu": "0"},
+            {**c, "alertname": high, "severity": "warning", "host": "gpu-d1", "gpu": "0"},
+            {**c, "alertname": high, "severity": "warning", "host": "gpu-d1", "gpu": "1"},
         ]
         _post(f"{base}/alerts", [{"labels": a} for a in alerts])
-        expected_inhibited = {1, 4, 7, 10}
+        expected_inhibited = {1, 4, 7, 10, 12}
         for _ in range(100):
             got = json.loads(urllib.request.urlopen(f"{base}/alerts", timeout=5).read())
             state = {tuple(sorted(a["labels"].items())): a["status"]["state"] for a in got}
