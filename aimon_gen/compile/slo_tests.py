@@ -28,6 +28,7 @@ from .slo import MISSING, Pair, num, pairs, source, windows
 from .slo_sli import Selector, SLODef
 
 FULL = 1_000_000          # events per minute in burn scenarios
+EVAL = 600                # the tests' evaluation interval (series are sampled every minute)
 ABOVE, BELOW = 1.01, 0.99
 
 
@@ -128,16 +129,19 @@ def counter_rates(slo: SLODef, series) -> tuple[float | None, float | None]:
 # --- scenarios -------------------------------------------------------------------------------
 
 def ready(slo: SLODef, window: str) -> float:
-    """Seconds after the series start at which a window's recorded value first exists."""
+    """The first evaluation at which a window's recorded value exists (series start at 0)."""
     if window == "5m":
-        return 0.0 if slo.sli.timestamp else 300.0   # rate() needs a full window; the freshness subquery not
+        # rate() needs a full 5m window; the freshness subquery has a value at once.
+        return 0.0 if slo.sli.timestamp else math.ceil(300 / EVAL) * EVAL
     src = source(window, slo)
-    step = duration_seconds(src)
-    return math.ceil(ready(slo, src) / step) * step
+    grid = math.lcm(int(duration_seconds(src)), EVAL)   # subquery points that have a recorded sample
+    return math.ceil(ready(slo, src) / grid) * grid
 
 
 def fire_time(slo: SLODef, p: Pair) -> float:
-    return max(ready(slo, p.long), ready(slo, p.short)) + duration_seconds(p.for_)
+    """The first evaluation at which the alert fires: windows filled, then `for` elapsed."""
+    due = max(ready(slo, p.long), ready(slo, p.short)) + duration_seconds(p.for_)
+    return math.ceil(due / EVAL) * EVAL
 
 
 def _case(spec, slo: SLODef, bad: int | None, total: int | None, stale: bool = False) -> Case:
@@ -190,9 +194,13 @@ def scenarios(spec, defs: list[SLODef]) -> list[tuple[str, list[Case]]]:
     most = max(len(pairs(spec, d)[0]) for d in defs)
     for k in range(most):
         for factor, word in ((ABOVE, "1% above"), (BELOW, "1% below")):
-            out.append((f"window pair #{k + 1}: steady burn {word} its threshold",
+            title = f"window pair #{k + 1}: steady burn {word} its threshold"
+            out.append((BUDGET_GROUP if k == most - 1 and factor == ABOVE else title,
                         [_burn_case(spec, d, k, factor, most) for d in defs]))
     return out
+
+
+BUDGET_GROUP = "lowest window pair: steady burn 1% above its threshold, until the period's budget is computed"
 
 
 def _burn_case(spec, slo: SLODef, k: int, factor: float, most: int) -> Case:
@@ -209,26 +217,34 @@ def _burn_case(spec, slo: SLODef, k: int, factor: float, most: int) -> Case:
 
 def compile_tests(spec, defs: list[SLODef], rule_file: str) -> dict:
     groups = [_group(spec, title, cases, i) for i, (title, cases) in enumerate(scenarios(spec, defs))]
-    return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": groups}
+    return {"rule_files": [rule_file], "evaluation_interval": format_duration(EVAL), "tests": groups}
 
 
 def _end_and_checkpoints(spec, title: str, cases: list[Case], k: int | None) -> tuple[float, list[float]]:
     miss = duration_seconds(spec.slo_alerting.missing_for)
     if title.startswith("no SLI"):
-        return miss, sorted({max(0.0, miss - 60), miss})
+        miss = math.ceil(miss / EVAL) * EVAL
+        return miss, sorted({max(0.0, miss - EVAL), miss})
     times, ends = set(), [0.0]
     for c in cases:
         for i, p in enumerate(c.fire):
             t = fire_time(c.slo, p)
-            times.update({t - 60, t})
-            if k is None or i == k and not c.slo.sli.timestamp or c.slo.sli.timestamp and c.bad:
+            times.update({t - EVAL, t})
+            if title.startswith("low traffic"):
+                # The guard is the same clause in every pair: the page pairs show it, quickly.
+                if p.tier == "page":
+                    ends.append(t)
+            elif k is None or i == k and not c.slo.sli.timestamp or c.slo.sli.timestamp and c.bad:
                 ends.append(t)
-    end = max(ends) or 60.0
+    if title == BUDGET_GROUP:
+        # One group runs until every period window is filled, to check the budget series.
+        ends += [ready(c.slo, c.slo.period) for c in cases]
+    end = max(ends) or float(EVAL)
     return end, sorted(t for t in times | {end} if 0 <= t <= end)
 
 
 def _group(spec, title: str, cases: list[Case], index: int) -> dict:
-    k = None if not title.startswith("window pair") else int(title.split("#")[1].split(":")[0]) - 1
+    k = _pair_index(title, cases)
     end, checkpoints = _end_and_checkpoints(spec, title, cases, k)
     minutes = _minutes(end) + 1
     series = [s for c in cases for s in _values(c, minutes)] or [{"series": "aimon_gen_unused", "values": "0"}]
@@ -241,6 +257,12 @@ def _group(spec, title: str, cases: list[Case], index: int) -> dict:
     return group
 
 
+def _pair_index(title: str, cases: list[Case]) -> int | None:
+    if title == BUDGET_GROUP:
+        return max(len(c.fire) for c in cases) - 1
+    return int(title.split("#")[1].split(":")[0]) - 1 if title.startswith("window pair") else None
+
+
 def _expected(spec, cases: list[Case], name: str, t: float) -> list[dict]:
     out = []
     miss = duration_seconds(spec.slo_alerting.missing_for)
@@ -248,7 +270,7 @@ def _expected(spec, cases: list[Case], name: str, t: float) -> list[dict]:
     for c in cases:
         slo = c.slo
         if name == MISSING:
-            if c.total is None and t >= miss:
+            if c.total is None and t >= math.ceil(miss / EVAL) * EVAL:
                 rule = next(r for r in _alert_rules(spec, slo) if r["alert"] == MISSING)
                 out.append({"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]})
             continue
