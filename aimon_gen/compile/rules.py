@@ -128,7 +128,7 @@ def _alert_rule(spec, group, src, variant: Variant, shown: str) -> BuiltAlert:
     rule = {"alert": str(src["alert"]), "expr": render(src["expr"], ctx, shown)}
     if for_ and for_ not in ("0s", "0m"):
         rule["for"] = str(for_)
-    rule["labels"] = {"severity": severity, **variant.labels,
+    rule["labels"] = {"severity": str(severity), **variant.labels,
                       **{k: render(v, ctx, shown) for k, v in (src.get("labels") or {}).items()}}
     base = spec.rules.runbook_base_url.rstrip("/")
     rule["annotations"] = {"summary": render(src["summary"], ctx, shown),

@@ -1,0 +1,163 @@
+"""Rule packs -> alert/recording rules and their promtool tests: compiler-level behaviour."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from aimon_gen.build import generate
+from aimon_gen.errors import SpecInvalid
+from conftest import EXAMPLE
+
+GPU2 = """
+version: 1
+name: t
+node_groups:
+  - name: a
+    hosts: [a1.internal]
+    gpu: {model: H100, count: 8}
+    thresholds:
+      gpu_utilization_high: 95
+  - name: b
+    hosts: [b1.internal]
+    gpu: {model: A100, count: 4}
+  - name: cpu
+    hosts: [c1.internal]
+"""
+
+
+def _rules(files, name="alert.rules.yml"):
+    return [r for g in yaml.safe_load(files[name])["groups"] for r in g["rules"]]
+
+
+def _groups(files, name="alert.rules.yml"):
+    return {g["name"]: g["rules"] for g in yaml.safe_load(files[name])["groups"]}
+
+
+def test_example_alerts_carry_severity_summary_description_runbook():
+    files, _, loaded = generate(EXAMPLE)
+    alerts = _rules(files)
+    assert len(alerts) > 40
+    base = loaded.spec.rules.runbook_base_url
+    for rule in alerts:
+        assert rule["labels"]["severity"] in ("critical", "warning", "info")
+        ann = rule["annotations"]
+        assert ann["summary"] and ann["runbook_url"] == f"{base}/{rule['alert']}"
+        assert "$value" in ann["description"] and "threshold" in ann["description"], rule["alert"]
+
+
+def test_only_groups_for_exporters_the_spec_uses():
+    files, _, _ = generate(EXAMPLE)
+    groups = _groups(files)
+    # The example has GPUs, nodes, a vLLM and a custom model, a pipeline and S3 storage.
+    assert {"gpu", "node", "models", "vllm", "pipelines", "storage-s3", "prometheus"} == set(groups)
+    text = files["alert.rules.yml"].decode()
+    assert "nv_inference" not in text and "tgi_" not in text and "ceph_" not in text
+
+
+def test_seed_alerts_keep_their_meaning():
+    files, _, _ = generate(EXAMPLE)
+    alerts = {r["alert"]: r for r in _rules(files)}
+    gpu = alerts["HighGPUUtilization"]
+    assert gpu["expr"] == 'avg_over_time(DCGM_FI_DEV_GPU_UTIL{job="dcgm_exporter"}[5m]) > 90'
+    assert gpu["for"] == "5m" and gpu["labels"]["severity"] == "critical"
+    lat = alerts["HighInferenceLatency"]
+    assert "histogram_quantile(0.99" in lat["expr"] and lat["expr"].endswith("> 0.5") and lat["for"] == "2m"
+    stalled = alerts["DataPipelineStalled"]
+    assert "max_over_time(data_pipeline_last_successful_run_timestamp" in stalled["expr"]
+    assert stalled["expr"].endswith("> 3600") and stalled["labels"]["severity"] == "critical"
+
+
+def test_override_gets_its_own_rule_and_the_default_excludes_it(write_spec):
+    files, _, _ = generate(write_spec(GPU2))
+    rules = [r for r in _rules(files) if r["alert"] == "HighGPUUtilization"]
+    assert len(rules) == 2
+    default, scoped = rules
+    assert 'node_group!="a"' in default["expr"] and default["expr"].endswith("> 90")
+    assert 'node_group="a"' in scoped["expr"] and scoped["expr"].endswith("> 95")
+    assert scoped["labels"]["node_group"] == "a" and "node_group" not in default["labels"]
+
+
+def test_disabled_scope_gets_no_rule(write_spec):
+    spec = GPU2.replace("gpu_utilization_high: 95", "gpu_temperature_warning: {enabled: false}")
+    files, _, _ = generate(write_spec(spec))
+    temp = [r for r in _rules(files) if r["alert"] == "GPUTemperatureHigh"]
+    assert len(temp) == 1 and 'node_group!="a"' in temp[0]["expr"]
+
+
+def test_gpu_missing_compares_each_group_with_its_own_count(write_spec):
+    files, _, _ = generate(write_spec(GPU2))
+    missing = {r["labels"]["node_group"]: r["expr"] for r in _rules(files) if r["alert"] == "GPUMissing"}
+    assert set(missing) == {"a", "b"}
+    assert missing["a"].endswith("<= 7") and missing["b"].endswith("<= 3")
+
+
+def test_no_gpu_no_gpu_rules_and_no_counters_csv(write_spec):
+    files, _, _ = generate(write_spec("""
+        version: 1
+        name: t
+        node_groups: [{name: cpu, hosts: [c1.internal]}]
+    """))
+    assert "gpu" not in _groups(files) and "dcgm-counters.csv" not in files
+    assert "node" in _groups(files)
+
+
+def test_counters_csv_enables_the_off_by_default_fields_rules_read():
+    files, _, _ = generate(EXAMPLE)
+    csv = files["dcgm-counters.csv"].decode()
+    fields = {line.split(",")[0] for line in csv.splitlines() if line and not line.startswith("#")}
+    text = files["alert.rules.yml"].decode()
+    for field in ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "DCGM_FI_DEV_THERMAL_VIOLATION", "DCGM_FI_DEV_POWER_MGMT_LIMIT"):
+        assert field in text and field in fields
+    assert "DCGM_FI_DEV_GPU_UTIL" in fields
+
+
+def test_disabled_rule_names_are_left_out_and_unknown_ones_warned(write_spec):
+    spec = GPU2 + "rules:\n  disabled: [HighGPUUtilization, node_group:gpu_utilization:avg, HighGPUUtilisation]\n"
+    files, _, loaded = generate(write_spec(spec))
+    assert "HighGPUUtilization" not in files["alert.rules.yml"].decode()
+    assert "node_group:gpu_utilization:avg" not in files["recording.rules.yml"].decode()
+    warnings = [str(w) for w in loaded.warnings if "HighGPUUtilisation" in str(w)]
+    assert warnings and "did you mean 'HighGPUUtilization'" in warnings[0]
+
+
+def test_runbook_base_url_from_the_spec(write_spec):
+    files, _, _ = generate(write_spec(GPU2 + "rules: {runbook_base_url: 'https://wiki.example.org/rb/'}\n"))
+    urls = {r["annotations"]["runbook_url"] for r in _rules(files)}
+    assert "https://wiki.example.org/rb/GPUMissing" in urls
+
+
+def test_every_alert_rule_has_a_firing_and_a_quiet_test():
+    files, _, _ = generate(EXAMPLE)
+    alerts = _rules(files)
+    tests = [t for path, body in files.items() if path.startswith("tests/") and path != "tests/slo.test.yml"
+             for t in yaml.safe_load(body)["tests"]]
+    for rule in alerts:
+        name = rule["alert"]
+        scope = [rule["labels"][k] for k in ("node_group", "pipeline", "model", "storage") if k in rule["labels"]]
+        mine = [t for t in tests if t["name"].startswith(name + " ") and all(s in t["name"] for s in scope)]
+        fires = [c for t in mine for c in t["alert_rule_test"] if c["exp_alerts"]]
+        assert fires, f"{name} has no firing test"
+        assert all(c["exp_alerts"][0]["exp_labels"]["severity"] == rule["labels"]["severity"] for c in fires)
+        quiet = [t for t in mine if "quiet" in t["name"]]
+        assert quiet, f"{name} has no quiet test"
+        if rule.get("for"):
+            assert any(c["exp_alerts"] == [] for t in mine for c in t["alert_rule_test"]), name
+
+
+def test_output_is_deterministic():
+    first, _, _ = generate(EXAMPLE)
+    second, _, _ = generate(EXAMPLE)
+    for path in ("alert.rules.yml", "recording.rules.yml", "tests/gpu.test.yml", "dcgm-counters.csv"):
+        assert first[path] == second[path]
+
+
+def test_latency_threshold_above_every_bucket_is_an_error(write_spec):
+    with pytest.raises(SpecInvalid) as exc:
+        generate(write_spec("""
+            version: 1
+            name: t
+            models: [{name: m, server: custom, targets: [m1.internal:8080]}]
+            thresholds: {inference_latency_p99_high: 60}
+        """))
+    assert any("could never fire" in p.message for p in exc.value.problems)
