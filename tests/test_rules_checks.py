@@ -97,7 +97,9 @@ def test_missing_pack_folder_is_reported(tmp_path):
     spec.write_text(textwrap.dedent(SPEC).lstrip("\n"))
     with pytest.raises(SpecInvalid) as exc:
         generate(spec)
-    assert "rule pack folder 'packs' does not exist" in str(exc.value.problems[0])
+    problem = exc.value.problems[0]
+    assert "rule pack folder 'packs' does not exist" in str(problem)
+    assert problem.line == 6 and problem.path == "rules.packs[0]"
 
 
 def _parser_names(node) -> set[str]:
@@ -156,3 +158,16 @@ def test_go_template_expansion_matches_go_formatting():
     assert text == "0 at 0.9975 (<no value>)"
     with pytest.raises(SpecInvalid):
         expand("{{ $value | humanize }}", {}, 1.0, ("x", 1))
+
+
+def test_duplicate_key_and_duplicate_recording_rule_in_a_pack(tmp_path):
+    found = problems(tmp_path, GOOD_PACK.replace("        for: 10m\n", "        for: 10m\n        for: 5m\n"))
+    assert any("duplicate key 'for'" in str(p) and p.line == 8 for p in found), [str(p) for p in found]
+
+
+def test_recording_rule_clashing_with_a_shipped_one(tmp_path):
+    pack = GOOD_PACK.replace("    alerts:\n", "    recording:\n"
+                             "      - {record: 'node_group:gpu_utilization:avg', expr: 'avg(DCGM_FI_DEV_GPU_UTIL)'}\n"
+                             "    alerts:\n")
+    found = problems(tmp_path, pack)
+    assert any("also defined at rules/gpu.yaml" in str(p) and p.line == 6 for p in found), [str(p) for p in found]

@@ -72,7 +72,10 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node):
     if isinstance(node, yaml.MappingNode):
         out = SrcMap()
         for key_node, value_node in node.value:
-            out[str(loader.construct_object(key_node))] = _convert(loader, value_node)
+            key = str(loader.construct_object(key_node))
+            if key in out:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
+            out[key] = _convert(loader, value_node)
     elif isinstance(node, yaml.SequenceNode):
         out = SrcList(_convert(loader, n) for n in node.value)
     else:
@@ -90,13 +93,13 @@ def load_pack(path: Path, shown: str, user: bool) -> PackFile:
         # libyaml when present: packs are parsed on every build.
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(path.read_text(encoding="utf-8"))
         node = loader.get_single_node()
+        doc = _convert(loader, node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise SpecInvalid([Problem(shown, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0, "",
                                    f"rule pack is not valid YAML: {exc.problem}")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecInvalid([Problem(shown, 0, 0, "", f"cannot read rule pack: {exc}")]) from None
-    doc = _convert(loader, node) if node is not None else None
     problems: list[Problem] = []
     if not isinstance(doc, SrcMap) or not isinstance(doc.get("groups"), list):
         problems.append(Problem(shown, getattr(doc, "line", 1), 1, "", "a rule pack is a mapping with a `groups:` list"))
@@ -179,16 +182,19 @@ def shipped_packs() -> list[PackFile]:
             for name in SHIPPED if (folder / f"{name}.yaml").exists()]
 
 
-def user_packs(spec, spec_dir: Path, spec_file: str) -> list[PackFile]:
+def user_packs(ctx) -> list[PackFile]:
     """Packs from the folders in spec.rules.packs (relative to the spec file)."""
     packs, problems = [], []
-    for folder_name in spec.rules.packs:
-        folder = (spec_dir / folder_name)
+    for i, folder_name in enumerate(ctx.spec.rules.packs):
+        folder = ctx.spec_dir / folder_name
         if not folder.is_dir():
-            problems.append(Problem(spec_file, 0, 0, f"rules.packs[{spec.rules.packs.index(folder_name)}]", f"rule pack folder '{folder_name}' does not exist",
-                                    f"a folder relative to {spec_file}"))
+            ctx.error(("rules", "packs", i), f"rule pack folder '{folder_name}' does not exist",
+                      f"a folder of *.yaml rule packs, relative to {Path(ctx.spec_file).name}")
             continue
-        for path in sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml"))):
+        paths = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))
+        if not paths:
+            ctx.warn(("rules", "packs", i), f"rule pack folder '{folder_name}' holds no *.yaml files")
+        for path in paths:
             try:
                 packs.append(load_pack(path, str(Path(folder_name) / path.name), True))
             except SpecInvalid as exc:

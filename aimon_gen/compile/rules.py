@@ -174,15 +174,19 @@ def check_groups(spec, built: list[BuiltGroup]) -> list[Problem]:
     known = emitted | recorded
     group_seen: dict[str, str] = {}
     alert_seen: dict[str, tuple] = {}
+    record_seen: dict[tuple, tuple] = {}
     for g in built:
         if group_seen.setdefault(g.name, g.pack.shown) != g.pack.shown:
             problems.append(Problem(g.pack.shown, 0, 0, "", f"rule group name '{g.name}' is also used in "
                                     f"{group_seen[g.name]}", "rename the group"))
-        records = set()
         for src, rule in g.recording:
-            if rule["record"] in records:
-                problems.append(_p(g, src, f"recording rule '{rule['record']}' is defined twice in group {g.name}"))
-            records.add(rule["record"])
+            # promtool --lint-fatal rejects two rules of one file with the same name and labels.
+            key = (rule["record"], tuple(sorted((rule.get("labels") or {}).items())))
+            where = (g.pack.shown, src.line)
+            if record_seen.setdefault(key, where) != where:
+                other = record_seen[key]
+                problems.append(_p(g, src, f"recording rule '{rule['record']}' with the same labels is also defined "
+                                   f"at {other[0]}:{other[1]}", "give it another name or a distinguishing label"))
             problems += _unknown_metrics(g, src["expr"], rule, known)
         for a in g.alerts:
             where = (g.pack.shown, a.source.line)
@@ -221,7 +225,7 @@ def compile_rules(ctx, bundle: dict) -> dict[str, object]:
     from .unittests import compile_tests
 
     spec = ctx.spec
-    packs = shipped_packs() + user_packs(spec, ctx.spec_dir, ctx.spec_file)
+    packs = shipped_packs() + user_packs(ctx)
     built = build_groups(spec, packs)
     problems = check_groups(spec, built)
     if problems:
