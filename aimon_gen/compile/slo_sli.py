@@ -129,6 +129,7 @@ def parse_selector(text: str) -> Selector | None:
 
 def le_regex(seconds: float) -> str:
     """The `le` value as Go ("1"), Python ("1.0") or Rust clients write it, as an anchored regex."""
+    seconds = float(seconds)   # duration_seconds("1s") is the int 1; Python clients write "1.0"
     forms = [repr(seconds), f"{seconds:f}".rstrip("0").rstrip(".")]
     if forms[0].endswith(".0"):
         forms.insert(0, forms[0][:-2])
