@@ -6,7 +6,7 @@
   production. Intervals become 1s; alerts go to the local Alertmanager; remote_write goes.
 - rules: time is compressed by TIME_SCALE. Range windows `[5m]` -> `[5s]` (kept between
   WINDOW_MIN and WINDOW_MAX so rates have samples and faults show within seconds),
-  subquery steps and `offset`s likewise, `for:` -> for/TIME_SCALE capped at FOR_MAX.
+  subquery steps (at most a quarter of their range) and `offset`s likewise, `for:` -> for/TIME_SCALE capped at FOR_MAX.
   Thresholds are untouched: faults push values past them.
 - alertmanager.yml: every receiver that notifies anyone -> one webhook to the local sink
   at /<receiver>; group_wait/group_interval shortened, repeat_interval long (one
@@ -55,7 +55,9 @@ def scale_expr(expr: str) -> str:
             step = m.group("step")
             inner = scale_window(m.group("range"))
             if step is not None:
-                inner += ":" + fmt(max(1.0, duration_seconds(step) / TIME_SCALE))
+                # A step longer than the (capped) range would leave the subquery empty.
+                window = duration_seconds(inner)
+                inner += ":" + fmt(max(1.0, min(duration_seconds(step) / TIME_SCALE, window / 4)))
             elif ":" in m.group(0):
                 inner += ":"
             return f"[{inner}]"

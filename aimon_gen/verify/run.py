@@ -47,8 +47,7 @@ def verify(spec_path: Path, opts: Options) -> Report:
         waves = scenarios.waves(plan)
         for i, wave in enumerate(waves, 1):
             log(f"wave {i}/{len(waves)}: " + "; ".join(s.title for s in wave))
-            last = i == len(waves)
-            checker.run(wave, before_clear=(lambda: _recheck_empty(board, prom)) if last else None)
+            checker.run(wave, before_clear=lambda: _recheck_empty(board, prom))
         if not waves:
             _recheck_empty(board, prom)
         _dashboard_rows(board, report)
@@ -152,7 +151,7 @@ def _check_quiet(prom: Prometheus, kinds: dict, report: Report) -> None:
 
 
 def _recheck_empty(board: list[dict], prom: Prometheus) -> None:
-    # Queries over errors or firing alerts are empty on a healthy estate: ask again mid-fault.
+    # Queries over errors or firing alerts are empty on a healthy estate: ask again in each wave.
     for r in board:
         if not r["error"] and r["series"] == 0:
             result, error = prom.try_query(r["expr"])

@@ -19,11 +19,17 @@ EXPECT = {
     "gpu_hot": (["temperature"], ["temperature", "thermal", "throttl"]),
     "xid_error": (["xid"], []),
     "gpu_missing": (["gpumissing|gpus?missing"], []),
-    "latency_up": (["latency"], ["latency", "firsttoken|ttft", "slo|burn|budget"]),
+    "latency_up": (["latency"], ["latency", "firsttoken|ttft", "queue", "slo|burn|budget"]),
     "error_ratio_up": (["error|fail"], ["error|fail", "slo|burn|budget", "abort"]),
     "pipeline_stale": (["stale|stall|fresh"], ["throughput|records|slo|burn|budget"]),
-    "exporter_down": (["exporterdown|targetdown"], ["down|absent|missing"]),
+    "exporter_down": (["down"], ["down|absent|missing"]),
     "node_down": (["^nodedown$"], ["down|absent|missing|unreachable"]),
+}
+# Per server kind, what its latency and error faults must fire (besides SLO burn alerts).
+MODEL_EXPECT = {
+    ("latency_up", "triton"): ["queue"],          # Triton exposes no latency histogram
+    # vLLM counts no failures, only aborted requests: its availability SLO is the alert
+    ("error_ratio_up", "vllm"): [],
 }
 SLO_BURN = "slo|burn|budget"
 
@@ -105,9 +111,11 @@ def plan(spec) -> list[Scenario]:
         for fault, m, slo in (("latency_up", lat, m_slo(lat, "latency")), ("error_ratio_up", err, m_slo(err, "availability"))):
             s = _make(fault, m.name, {"model": m.name, "model_name": m.name, "exported_model": m.name},
                       frozenset({("model", m.name)}), job=JOB_MODEL[kind])
+            s.expect = list(MODEL_EXPECT.get((fault, kind), s.expect))
             s.slo_prefix = f"{m.name}-"
             if slo:
                 s.expect.append(SLO_BURN)
+            s.expect = s.expect or ["error|fail|abort"]   # a fault must fire something
             out.append(s)
     for p in spec.pipelines[:1]:
         s = _make("pipeline_stale", p.name, {"pipeline": p.name}, frozenset({("pipeline", p.name)}), job=JOB_PIPELINE)

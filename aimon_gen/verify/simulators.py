@@ -137,7 +137,8 @@ class InstrumentedModel(Target):
         self.carry += values.REQUESTS_PER_S * (now - self.last)
         self.last = now
         errors_every = 2 if "error_ratio_up" in self.faults else 0
-        latency = values.CUSTOM_LATENCY * (values.LATENCY_FACTOR if "latency_up" in self.faults else 1)
+        latency = (values.CUSTOM_SLOW if "latency_up" in self.faults
+                   else values.healthy_latency(self, "ml_inference_latency_seconds", values.CUSTOM_LATENCY))
         while self.carry >= 1:
             self.carry -= 1
             self.metrics.count = getattr(self.metrics, "count", 0) + 1

@@ -12,8 +12,7 @@ import itertools
 import time
 
 REQUESTS_PER_S = 10.0
-CUSTOM_LATENCY = 0.04          # seconds, healthy; latency_up multiplies every latency
-LATENCY_FACTOR = 100.0
+CUSTOM_LATENCY = 0.04          # seconds, healthy
 ACCURACY = 0.95
 RECORDS_PER_RUN = 5000
 PIPELINE_PERIOD_S = 5.0
@@ -89,16 +88,21 @@ RATES = {  # per second
 }
 
 LATENCIES = {  # histogram -> healthy seconds per observation
-    "vllm:e2e_request_latency_seconds": 1.2, "vllm:time_to_first_token_seconds": 0.05,
+    "vllm:e2e_request_latency_seconds": 0.25, "vllm:time_to_first_token_seconds": 0.05,
     "vllm:inter_token_latency_seconds": 0.02, "vllm:request_queue_time_seconds": 0.01,
-    "vllm:request_inference_time_seconds": 1.1, "tgi_request_duration": 0.8,
+    "vllm:request_inference_time_seconds": 0.2, "tgi_request_duration": 0.25,
     "tgi_request_queue_duration": 0.005, "tgi_request_validation_duration": 0.001,
-    "tgi_request_inference_duration": 0.79, "tgi_request_mean_time_per_token_duration": 0.02,
+    "tgi_request_inference_duration": 0.2, "tgi_request_mean_time_per_token_duration": 0.02,
 }
-# Which latencies a model server's "latency up" fault raises (its end-to-end request time).
-SLOW = {"vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds", "vllm:request_inference_time_seconds",
-        "tgi_request_duration", "tgi_request_inference_duration", "nv_inference_request_duration_us",
-        "nv_inference_compute_infer_duration_us"}
+# What "latency up" makes a model server report: seconds per request, above the default
+# thresholds in rules/thresholds.yaml (vLLM e2e 30s, TTFT 2s, TGI 30s, Triton queue 100ms).
+SLOW = {"vllm:e2e_request_latency_seconds": 60.0, "vllm:time_to_first_token_seconds": 5.0,
+        "vllm:request_inference_time_seconds": 55.0, "tgi_request_duration": 60.0,
+        "tgi_request_inference_duration": 59.0, "nv_inference_request_duration_us": 2.0,
+        "nv_inference_queue_duration_us": 0.5, "nv_inference_compute_infer_duration_us": 1.5}
+CUSTOM_SLOW = 2.0
+SLO_LATENCY = {"custom": "ml_inference_latency_seconds", "vllm": "vllm:e2e_request_latency_seconds",
+               "tgi": "tgi_request_duration"}
 _ERRORISH = ("error", "fail", "violation", "preemption", "remapped_rows", "replay", "retired", "degraded", "offline")
 
 HOT_CELSIUS = 95
@@ -171,18 +175,28 @@ def rate(target, name: str, labels: dict, device: int) -> float:
             return REQUESTS_PER_S / 2 if failing else 0.0
         return (REQUESTS_PER_S / 2 if failing else REQUESTS_PER_S) * (0.8 if reason == "stop" else 0.2)
     if name in SLOW and "latency_up" in faults:
-        return RATES[name] * LATENCY_FACTOR
+        return REQUESTS_PER_S * SLOW[name] * 1e6   # Triton: cumulative microseconds
     if name in RATES:
         return float(RATES[name])
+    if target.kind == "dcgm_exporter":
+        return 0.0   # DCGM counters not listed are error counters (ECC, NVLink, retired pages)
     return 0.0 if any(w in name.lower() for w in _ERRORISH) else 1.0
 
 
 def observations(target, name: str, labels: dict, device: int) -> tuple[float, float]:
     """(observations per second, seconds each) of a histogram."""
-    seconds = LATENCIES.get(name, 0.01)
     if name in SLOW and "latency_up" in target.faults:
-        seconds *= LATENCY_FACTOR
-    return REQUESTS_PER_S, seconds
+        return REQUESTS_PER_S, SLOW[name]
+    return REQUESTS_PER_S, healthy_latency(target, name, LATENCIES.get(name, 0.01))
+
+
+def healthy_latency(target, name: str, default: float) -> float:
+    """Healthy latency, kept under the model's latency SLO threshold so a healthy run burns no budget."""
+    slo = getattr(getattr(target.entry, "slo", None), "latency", None)
+    if slo is None or SLO_LATENCY.get(target.kind) != name:
+        return default
+    from ..spec.types import duration_seconds
+    return min(default, duration_seconds(slo.threshold) / 2)
 
 
 def freshness_seconds(pipeline) -> float:
