@@ -115,3 +115,23 @@ def test_example_server_serves_predictions_and_the_contract():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_readme_documents_the_contract_exactly():
+    """The README's contract table and bucket lists say what the catalog says."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Custom exporters: the metric contract", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = (cells[1], cells[2])
+    want = {}
+    for kind in ("custom", "pipeline"):
+        for info in exporter_metrics(kind).values():
+            labels = ", ".join(f"`{l}`" for l in info.labels) or "-"
+            want[info.name] = (info.type, labels)
+            if info.type == "histogram":
+                listed = f"- `{info.name}`: " + ", ".join(str(b) for b in info.buckets)
+                assert listed in section, f"README buckets of {info.name} differ from the catalog"
+    assert rows == want
