@@ -171,3 +171,16 @@ def test_recording_rule_clashing_with_a_shipped_one(tmp_path):
                              "    alerts:\n")
     found = problems(tmp_path, pack)
     assert any("also defined at rules/gpu.yaml" in str(p) and p.line == 6 for p in found), [str(p) for p in found]
+
+
+def test_cases_share_a_test_group_only_when_they_cannot_see_each_other():
+    from aimon_gen.compile.unittests import _pack
+
+    def case(name, fed):
+        return {"name": name, "interval": "1m", "input_series": [{"series": f"{fed}{{a=\"1\"}}", "values": "1x5"}],
+                "alert_rule_test": [{"eval_time": "5m", "alertname": name, "exp_alerts": []}]}
+
+    groups = _pack([(case("A", "m1"), {"m1"}), (case("B", "m2"), {"m2"}), (case("C", "m1"), {"m1", "m3"}),
+                    (case("D", "m3"), {"m3"})])
+    names = [[c["alertname"] for c in g["alert_rule_test"]] for g in groups]
+    assert names == [["A", "B", "D"], ["C"]]
