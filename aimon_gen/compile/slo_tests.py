@@ -22,9 +22,10 @@ import itertools
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from ..spec.types import duration_seconds, format_duration
-from .slo import MISSING, Pair, num, pairs, source, windows
+from .slo import MISSING, PERIOD_SOURCE, SOURCE, Pair, num, pairs, windows
 from .slo_sli import Selector, SLODef
 
 FULL = 1_000_000          # events per minute in burn scenarios
@@ -130,18 +131,28 @@ def counter_rates(slo: SLODef, series) -> tuple[float | None, float | None]:
 
 def ready(slo: SLODef, window: str) -> float:
     """The first evaluation at which a window's recorded value exists (series start at 0)."""
+    return _ready(slo.sli.timestamp is not None, slo.period, window)
+
+
+@cache
+def _ready(freshness: bool, period: str, window: str) -> float:
     if window == "5m":
         # rate() needs a full 5m window; the freshness subquery has a value at once.
-        return 0.0 if slo.sli.timestamp else math.ceil(300 / EVAL) * EVAL
-    src = source(window, slo)
+        return 0.0 if freshness else math.ceil(300 / EVAL) * EVAL
+    src = SOURCE.get(window, PERIOD_SOURCE)
     grid = math.lcm(int(duration_seconds(src)), EVAL)   # subquery points that have a recorded sample
-    return math.ceil(ready(slo, src) / grid) * grid
+    return math.ceil(_ready(freshness, period, src) / grid) * grid
 
 
 def fire_time(slo: SLODef, p: Pair) -> float:
     """The first evaluation at which the alert fires: windows filled, then `for` elapsed."""
     due = max(ready(slo, p.long), ready(slo, p.short)) + duration_seconds(p.for_)
     return math.ceil(due / EVAL) * EVAL
+
+
+@cache
+def _threshold(p: Pair) -> float:
+    return float(num(p.burn))
 
 
 def _case(spec, slo: SLODef, bad: int | None, total: int | None, stale: bool = False) -> Case:
@@ -181,7 +192,7 @@ def firing(spec, case: Case, t: float) -> list[Pair]:
         return []
     burn = r / float(num(case.slo.budget))
     low = case.slo.guarded and case.total < spec.slo_alerting.min_request_rate
-    return [p for p in case.fire if burn > float(num(p.burn)) and not low and t >= fire_time(case.slo, p)]
+    return [p for p in case.fire if burn > _threshold(p) and not low and t >= fire_time(case.slo, p)]
 
 
 def scenarios(spec, defs: list[SLODef]) -> list[tuple[str, list[Case]]]:
