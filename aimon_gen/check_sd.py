@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import subprocess
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -18,25 +19,24 @@ _PROBE = "scrape_configs:\n- job_name: probe\n  kubernetes_sd_configs:\n  - role
 
 
 @cache
-def kubernetes_sd_supported(promtool: str, folder: str) -> bool:
-    probe = Path(folder) / ".check-kubernetes-sd.yml"
-    probe.write_text(_PROBE)
-    try:
+def kubernetes_sd_supported(promtool: str) -> bool:
+    """Asked once per process: does this promtool parse kubernetes_sd_configs?"""
+    with tempfile.TemporaryDirectory(prefix="aimon-gen-probe-") as folder:
+        probe = Path(folder) / "probe.yml"
+        probe.write_text(_PROBE)
         done = subprocess.run([promtool, "check", "config", probe.name], cwd=folder, capture_output=True,
                               text=True, stdin=subprocess.DEVNULL)
-    finally:
-        probe.unlink(missing_ok=True)
     return done.returncode == 0
 
 
-def for_local_promtool(doc: dict, stage: Path) -> dict:
+def for_local_promtool(doc: dict, stage: Path | None = None) -> dict:
     """`doc`, or a copy without kubernetes_sd_configs when this promtool cannot parse them."""
     from .check import find_tool
 
     jobs = doc.get("scrape_configs") or []
     if not any("kubernetes_sd_configs" in sc for sc in jobs):
         return doc
-    if kubernetes_sd_supported(find_tool("promtool"), str(stage)):
+    if kubernetes_sd_supported(find_tool("promtool")):
         return doc
     out = copy.deepcopy(doc)
     for sc in out["scrape_configs"]:

@@ -114,5 +114,13 @@ def _job(name, exporter_key, exporter, groups, host_instance) -> Job:
     return Job(name, exporter_key, exporter.path, exporter.scheme, tuple(groups), host_instance)
 
 
+def kubernetes_target_labels(group: TargetGroup) -> dict[str, str]:
+    """Labels of one target found by Kubernetes service discovery (see compile/scrape.py's
+    relabelling): instance is the pod's address, host its node. Example values, for unit tests."""
+    owner = dict(group.labels).get("model") or dict(group.labels).get("pipeline", "target")
+    return {"instance": "10.0.0.1:8000", "host": "node-1", "namespace": group.kubernetes.namespace,
+            "pod": f"{owner}-0"}
+
+
 def instance_of(job: Job, target: str) -> str:
     return split_target(target)[0] if job.host_instance else target

@@ -16,7 +16,7 @@ from aimon_gen.compile import Context
 from aimon_gen.compile.kubernetes import compile_kubernetes
 from aimon_gen.render import render
 
-from conftest import EXAMPLE, tool
+from conftest import tool
 
 SPEC = """
 version: 1
@@ -52,12 +52,15 @@ def _manifests(folder: Path) -> dict[str, dict]:
     return {p.name: yaml.safe_load(p.read_text()) for p in sorted((folder / "kubernetes").glob("*.yaml"))}
 
 
-@pytest.fixture
-def built(tmp_path, write_spec):
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One checked build for the tests that only read its output (a build runs promtool and amtool)."""
     tool("promtool")
     tool("amtool")
-    out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["build", str(write_spec(SPEC)), "-o", str(out)])
+    folder = tmp_path_factory.mktemp("k8s")
+    (folder / "spec.yaml").write_text(SPEC)
+    out = folder / "out"
+    r = CliRunner().invoke(app, ["build", str(folder / "spec.yaml"), "-o", str(out)])
     assert r.exit_code == 0, r.output
     return out
 
@@ -180,22 +183,23 @@ def test_oversized_dashboard_is_an_error_at_the_spec(tmp_path, write_spec):
     assert "1 MiB" in ctx.errors[0].message
 
 
-def test_format_flag_chooses_what_is_written(tmp_path):
+def test_format_flag_chooses_what_is_written(tmp_path, write_spec):
     tool("promtool")
     tool("amtool")
     runner = CliRunner()
     only = tmp_path / "k8s"
-    r = runner.invoke(app, ["build", str(EXAMPLE), "-o", str(only), "--format", "kubernetes"])
+    spec = write_spec(SPEC)
+    r = runner.invoke(app, ["build", str(spec), "-o", str(only), "--format", "kubernetes"])
     assert r.exit_code == 0, r.output
     written = {str(p.relative_to(only)) for p in only.rglob("*") if p.is_file()}
     assert written and all(p.startswith("kubernetes/") or p in ("README.md", ".aimon-gen-manifest")
                            for p in written), written
     assert "kubernetes/kustomization.yaml" in written
     plain = tmp_path / "plain"
-    r = runner.invoke(app, ["build", str(EXAMPLE), "-o", str(plain), "--format", "files"])
+    r = runner.invoke(app, ["build", str(spec), "-o", str(plain), "--format", "files"])
     assert r.exit_code == 0, r.output
     assert not (plain / "kubernetes").exists() and (plain / "prometheus.yml").exists()
-    r = runner.invoke(app, ["build", str(EXAMPLE), "-o", str(plain), "--format", "helm"])
+    r = runner.invoke(app, ["build", str(spec), "-o", str(plain), "--format", "helm"])
     assert r.exit_code == 2 and "choose files, kubernetes or both" in r.output
 
 
