@@ -181,8 +181,8 @@ def test_two_shards_and_a_global_prometheus(procs):
         assert {s[0] for s in seen.values()} == {0, 1}, "hashmod put every target on one shard"
 
         # shard-local rules ran on the shards; the global layer has every recorded series, labelled by shard
-        local = [r["record"] for g in split[sharding.FOLDER + sharding.SHARD_RULES]["groups"] for r in g["rules"]
-                 if "record" in r]
+        local = [r["record"] for path in sharding.rule_files(split, "shard") for g in split[path]["groups"]
+                 for r in g["rules"] if "record" in r]
         assert {"instance:up:max", "instance:scrape_samples:sum"} <= set(local)
         for name in local:
             on_shards = sum(len(_query(p, name)) for p in shard_ports)
@@ -208,8 +208,8 @@ def test_two_shards_and_a_global_prometheus(procs):
 
 def _compare_plan(spec, shard_ports: list[int], split: dict) -> None:
     """The plan's per-job estimate against the series the shards really hold."""
-    recorded = {r["record"] for g in split[sharding.FOLDER + sharding.SHARD_RULES]["groups"] for r in g["rules"]
-                if "record" in r}
+    recorded = {r["record"] for path in sharding.rule_files(split, "shard") for g in split[path]["groups"]
+                for r in g["rules"] if "record" in r}
     skip = "|".join(sorted(recorded | {"ALERTS", "ALERTS_FOR_STATE"}))
     measured: dict[str, int] = {}
     head = 0

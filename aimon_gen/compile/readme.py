@@ -39,14 +39,14 @@ def _sharding(spec, retention: list[str], paths: list[str]) -> list[str]:
               for i in range(p.shards)]
     lines += ["```", "",
               "Rule groups whose every aggregation keeps `instance` or `host` (and that use no `absent()`) are exact "
-              "on one shard: `sharding/shard.rules.yml`, loaded by every shard. The others need all targets' data: "
-              "`sharding/global.rules.yml`, evaluated by the global layer. The top-level `prometheus.yml` and rule "
+              "on one shard: `sharding/shard-<file>.rules.yml`, loaded by every shard. The others need all targets' "
+              "data: `sharding/global-<file>.rules.yml`, evaluated by the global layer. The top-level `prometheus.yml` and rule "
               "files are the single-server view (the promtool unit tests run against them).", ""]
     if p.global_layer == "federation":
         lines += ["### Global layer: federation", "",
                   "`sharding/prometheus-global.yml` scrapes each shard's `/federate` with `honor_labels: true` "
                   "(series keep their `shard`, `job` and `instance`) for every series the shards record and the "
-                  "raw series the global rules read (`match[]`), evaluates `global.rules.yml` and sends its alerts. "
+                  "raw series the global rules read (`match[]`), evaluates the `global-*.rules.yml` and sends its alerts. "
                   f"It expects the shards at {', '.join(f'`{a}`' for a in shard_addresses(spec))} "
                   "(`prometheus.shard_targets`).", "",
                   "```sh", "prometheus --config.file=sharding/prometheus-global.yml", "```", ""]
@@ -55,9 +55,9 @@ def _sharding(spec, retention: list[str], paths: list[str]) -> list[str]:
                   "Every shard writes all its samples to "
                   + ", ".join(f"`{rw.url}`" + (f" (tenant `{rw.tenant}`, header `X-Scope-OrgID`)" if rw.tenant else "")
                               for rw in p.remote_write)
-                  + ". Load `sharding/global.rules.yml` into the receiving side's ruler: Thanos Ruler "
+                  + ". Load the `sharding/global-*.rules.yml` into the receiving side's ruler: Thanos Ruler "
                   "(`--rule-file`, querying Thanos Query), Mimir or Cortex (`mimirtool rules load "
-                  "sharding/global.rules.yml` with the same tenant).", ""]
+                  "sharding/global-*.rules.yml` with the same tenant).", ""]
     lines += ["### Thanos sidecar instead of remote_write", "",
               "For a Thanos sidecar next to each shard, the shard's local blocks must not be compacted, and "
               "should be cut at the 2h block length the sidecar uploads:", "",

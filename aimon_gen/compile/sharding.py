@@ -5,16 +5,16 @@ a unique `shard` external label. Rule groups are split by what they need:
 
 - shard-local: every aggregation keeps `instance` (or `host`), no `absent()`, and no input
   recorded by a global rule. A shard holds every series of its own targets, so these are
-  exact on a shard: `sharding/shard.rules.yml`, evaluated by every shard.
+  exact on a shard: `sharding/shard-<file>.rules.yml`, evaluated by every shard.
 - global: everything else (`sum by (model)` over targets on different shards, `absent()`,
-  which is true on every shard without the target): `sharding/global.rules.yml`, evaluated
-  by the global layer.
+  which is true on every shard without the target): `sharding/global-<file>.rules.yml`,
+  evaluated by the global layer.
 
 Global layer, `prometheus.global_layer`:
 - `federation`: `sharding/prometheus-global.yml`, a Prometheus scraping each shard's
   /federate (honor_labels) for the shard-recorded series and the raw series global rules read;
 - `remote_write`: the shards write everything to Thanos Receive / Mimir / Cortex (tenant
-  header from the spec); load global.rules.yml into their ruler (see the output README).
+  header from the spec); load the global-*.rules.yml into their ruler (see the output README).
 
 The top-level prometheus.yml and rule files stay: the single-server view, which the promtool
 unit tests run against.
@@ -26,8 +26,6 @@ import copy
 import re
 
 FOLDER = "sharding/"
-SHARD_RULES = "shard.rules.yml"
-GLOBAL_RULES = "global.rules.yml"
 GLOBAL_CONFIG = "prometheus-global.yml"
 SHARD_LABEL = "shard"
 _RULE_FILE = re.compile(r"^[^/]+\.rules\.yml$")
@@ -38,6 +36,7 @@ _AGG_AFTER = re.compile(r"\)\s*(by|without)\s*\(([^()]*)\)")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 _IDENT = re.compile(r"(?<![\w:.])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![\w:])")
 _PER_TARGET = {"instance", "host"}
+_KEYWORDS = {"bool", "and", "or", "unless", "offset", "inf", "nan", "Inf", "NaN", "start", "end"}
 
 
 def shard_config_path(i: int) -> str:
@@ -53,19 +52,30 @@ def compile_sharding(spec, bundle: dict) -> dict[str, object]:
     p = spec.prometheus
     if p.shards < 2 or "prometheus.yml" not in bundle:
         return {}
-    groups = [g for path in sorted(bundle) if _RULE_FILE.match(path) for g in bundle[path].get("groups") or []]
-    local, global_ = split_groups(groups)
+    files = {path: list(bundle[path].get("groups") or []) for path in sorted(bundle) if _RULE_FILE.match(path)}
+    local, global_ = split_groups([g for groups in files.values() for g in groups])
+    local_ids, global_ids = {id(g) for g in local}, {id(g) for g in global_}
     out: dict[str, object] = {}
-    if local:
-        out[FOLDER + SHARD_RULES] = {"groups": local}
-    if global_:
-        out[FOLDER + GLOBAL_RULES] = {"groups": global_}
+    # One file per source file and side: group names stay unique per file as the rule steps made them.
+    for path, groups in files.items():
+        stem = path[:-len(".rules.yml")]
+        for side, ids in (("shard", local_ids), ("global", global_ids)):
+            mine = [g for g in groups if id(g) in ids]
+            if mine:
+                out[f"{FOLDER}{side}-{stem}.rules.yml"] = {"groups": mine}
+    shard_files = sorted(path[len(FOLDER):] for path in out if path.startswith(FOLDER + "shard-"))
+    global_files = sorted(path[len(FOLDER):] for path in out if path.startswith(FOLDER + "global-"))
     for i in range(p.shards):
-        out[shard_config_path(i)] = shard_config(bundle["prometheus.yml"], i, p.shards, bool(local))
+        out[shard_config_path(i)] = shard_config(bundle["prometheus.yml"], i, p.shards, shard_files)
     if p.global_layer == "federation":
         out[FOLDER + GLOBAL_CONFIG] = global_config(bundle["prometheus.yml"], shard_addresses(spec),
-                                                    federated_names(local, global_), bool(global_))
+                                                    federated_names(local, global_), global_files)
     return out
+
+
+def rule_files(split: dict, side: str) -> list[str]:
+    """Paths of the shard-side (`shard`) or global-side (`global`) rule files of compile_sharding's output."""
+    return sorted(p for p in split if p.startswith(f"{FOLDER}{side}-") and p.endswith(".rules.yml"))
 
 
 def _reads(expr: str) -> set[str]:
@@ -73,7 +83,8 @@ def _reads(expr: str) -> set[str]:
     text = _STRING.sub('""', expr)
     text = re.sub(r"\{[^{}]*\}|\[[^\[\]]*\]", " ", text)
     text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", " ", text)
-    return {m.group(1) for m in _IDENT.finditer(text) if not text[m.end():].lstrip().startswith("(")}
+    return {m.group(1) for m in _IDENT.finditer(text)
+            if not text[m.end():].lstrip().startswith("(") and m.group(1) not in _KEYWORDS}
 
 
 def shard_local(expr: str) -> bool:
@@ -97,18 +108,19 @@ def shard_local(expr: str) -> bool:
 
 
 def split_groups(groups: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(shard-local groups, global groups); a group moves whole (its rules run in order)."""
-    global_names: set[str] = set()
-    local, global_ = [], []
-    for group in groups:
-        rules = group.get("rules") or []
-        needs_all = any(not shard_local(str(r["expr"])) or _reads(str(r["expr"])) & global_names for r in rules)
-        if needs_all:
-            global_.append(group)
-            global_names.update(r["record"] for r in rules if "record" in r)
-        else:
-            local.append(group)
-    return local, global_
+    """(shard-local groups, global groups), each in the given order; a group moves whole (its rules
+    run in order), and a group reading a series a global group records is global too."""
+    needs_all = {id(g) for g in groups
+                 if any(not shard_local(str(r["expr"])) for r in g.get("rules") or [])}
+    changed = True
+    while changed:  # until no group reads what a global group records
+        recorded = {r["record"] for g in groups if id(g) in needs_all for r in g.get("rules") or [] if "record" in r}
+        changed = False
+        for g in groups:
+            if id(g) not in needs_all and any(_reads(str(r["expr"])) & recorded for r in g.get("rules") or []):
+                needs_all.add(id(g))
+                changed = True
+    return [g for g in groups if id(g) not in needs_all], [g for g in groups if id(g) in needs_all]
 
 
 def federated_names(local: list[dict], global_: list[dict]) -> list[str]:
@@ -125,12 +137,12 @@ def _hashmod(i: int, n: int) -> list[dict]:
             {"source_labels": ["__tmp_hash"], "regex": str(i), "action": "keep"}]
 
 
-def shard_config(base: dict, i: int, n: int, has_rules: bool) -> dict:
+def shard_config(base: dict, i: int, n: int, rules: list[str]) -> dict:
     cfg = copy.deepcopy(base)
     cfg["global"]["external_labels"] = {**cfg["global"].get("external_labels", {}), SHARD_LABEL: str(i)}
     cfg.pop("rule_files", None)
-    if has_rules:
-        cfg = _put_after(cfg, "global", "rule_files", [SHARD_RULES])
+    if rules:
+        cfg = _put_after(cfg, "global", "rule_files", list(rules))
     for sc in cfg["scrape_configs"]:
         if sc["job_name"] == "prometheus":
             continue  # each shard scrapes itself
@@ -140,10 +152,10 @@ def shard_config(base: dict, i: int, n: int, has_rules: bool) -> dict:
     return cfg
 
 
-def global_config(base: dict, shards: list[str], names: list[str], has_rules: bool) -> dict:
+def global_config(base: dict, shards: list[str], names: list[str], rules: list[str]) -> dict:
     cfg: dict = {"global": copy.deepcopy(base["global"])}
-    if has_rules:
-        cfg["rule_files"] = [GLOBAL_RULES]
+    if rules:
+        cfg["rule_files"] = list(rules)
     if "alerting" in base:
         cfg["alerting"] = copy.deepcopy(base["alerting"])
     self_job = next(sc for sc in base["scrape_configs"] if sc["job_name"] == "prometheus")
