@@ -6,7 +6,7 @@ one recorded just before it at the same timestamp):
 1. `slo:sli_bad:rate` / `slo:sli_total:rate` {window="5m"}: bad and all events per second,
    from the raw series (the only rules that read them).
 2. the same two for every longer window, as the average of a shorter recorded window
-   sampled on its own grid (`[1h:5m]`, `[6h:30m]`, `[1d:2h]`, `[3d:2h]`, `[30d:2h]`): the tiles are weighted by
+   sampled on its own grid (`[1h:5m]`, `[6h:30m]`, `[3d:30m]`, `[30d:2h]`): the tiles are weighted by
    their traffic because numerator and denominator are averaged separately (averaging
    ratios would let a quiet hour count as much as a busy one).
 3. `slo:sli_error:ratio` = bad / total per window; 0 (not NaN) when there was no traffic.
@@ -30,9 +30,9 @@ from .slo_sli import SLODef, slo_defs
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # Each longer window is averaged from a shorter recorded one sampled every its length
-# (at most 36 points, 360 for a 30d period), so evaluation reads few samples. The price:
+# (at most 144 points, 360 for a 30d period), so evaluation reads few samples. The price:
 # a window ends at the last tile boundary, up to one tile ago (the period: up to 2h).
-SOURCE = {"30m": "5m", "1h": "5m", "2h": "30m", "6h": "30m", "1d": "2h", "3d": "2h"}
+SOURCE = {"30m": "5m", "1h": "5m", "2h": "30m", "6h": "30m", "1d": "30m", "3d": "30m"}
 PERIOD_SOURCE = "2h"
 # Share of the error budget each pair may burn in its long window (SRE Workbook).
 BUDGET_SHARE = {"1h/5m": Decimal("0.02"), "6h/30m": Decimal("0.05"), "1d/2h": Decimal("0.1"),
