@@ -102,7 +102,7 @@ def test_burn_thresholds_follow_the_budget_share_for_each_period(write_spec, per
         if "alert" in r and "long_window" in r["labels"]:
             got[r["labels"]["long_window"]] = re.search(r"> ([0-9.]+)\n", r["expr"]).group(1)
     assert got == burns
-    windows = [r["labels"]["window"] for r in doc["groups"][0]["rules"] if r.get("record") == "slo:sli_error:ratio"]
+    windows = [r["labels"]["window"] for r in doc["groups"][0]["rules"] if r.get("record") == "slo:burn_rate:ratio"]
     assert windows == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", period]
 
 

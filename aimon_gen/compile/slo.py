@@ -9,7 +9,7 @@ one recorded just before it at the same timestamp):
    sampled on its own grid (`[1h:5m]`, `[6h:30m]`, `[3d:30m]`, `[30d:2h]`): the tiles are weighted by
    their traffic because numerator and denominator are averaged separately (averaging
    ratios would let a quiet hour count as much as a busy one).
-3. `slo:sli_error:ratio` = bad / total per window; 0 (not NaN) when there was no traffic.
+3. `slo:sli_error:ratio` = bad / total for every window (one rule); 0, not NaN, without traffic.
 4. `slo:burn_rate:ratio` per window, `slo:objective:ratio`, `slo:error_budget:ratio`,
    `slo:error_budget_remaining:ratio` (over the period).
 5. One alert per window pair (`long_window`, `short_window` labels), the two windows joined
@@ -139,12 +139,12 @@ def _recording(slo: SLODef) -> list[dict]:
             rules.append({"record": f"slo:sli_{kind}:rate",
                           "expr": f"avg_over_time(slo:sli_{kind}:rate{_sel(slo, src)}[{w}:{src}])",
                           "labels": {"slo": slo.slo, "window": w}})
-    for w in wins:
-        total = f"slo:sli_total:rate{_sel(slo, w)}"
-        # No traffic: 0/0 would be NaN and poison every window built on it; count it as no errors.
-        rules.append({"record": "slo:sli_error:ratio",
-                      "expr": f"slo:sli_bad:rate{_sel(slo, w)} / ({total} > 0) or {total} * 0",
-                      "labels": _own(slo, w)})
+    # One rule for every window: bad and total match on all labels, `window` included.
+    # No traffic: 0/0 would be NaN and poison every window built on it; count it as no errors.
+    sel = f'{{slo="{slo.slo}"}}'
+    rules.append({"record": "slo:sli_error:ratio",
+                  "expr": f"slo:sli_bad:rate{sel} / (slo:sli_total:rate{sel} > 0) or slo:sli_total:rate{sel} * 0",
+                  "labels": {"slo": slo.slo}})
     budget = num(slo.budget)
     for w in wins:
         rules.append({"record": "slo:burn_rate:ratio", "expr": f"slo:sli_error:ratio{_sel(slo, w)} / {budget}",
