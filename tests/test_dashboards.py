@@ -401,3 +401,14 @@ def test_an_alert_above_zero_leaves_zero_green(example):
     xid = _panel(example[2]["dashboards/gpu.json"], "Last XID error")
     (_, base), (value, colour) = _steps(xid)
     assert base == "green" and 0 < value < 1e-6 and colour == "orange"
+
+
+def test_same_bytes_across_processes_and_hash_seeds(tmp_path):
+    import os
+    import subprocess
+    code = ("import sys, json; from pathlib import Path; from aimon_gen.build import generate; "
+            "f = generate(Path(sys.argv[1]))[0]; "
+            "sys.stdout.buffer.write(b''.join(f[p] for p in sorted(f) if p.startswith(('dashboards/', 'grafana/'))))")
+    outs = {subprocess.run([sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(outs) == 1 and len(next(iter(outs))) > 50_000
