@@ -412,3 +412,13 @@ def test_same_bytes_across_processes_and_hash_seeds(tmp_path):
     outs = {subprocess.run([sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(outs) == 1 and len(next(iter(outs))) > 50_000
+
+
+def test_gpus_reporting_turns_red_where_gpu_missing_fires(example):
+    panel = _panel(example[2]["dashboards/gpu.json"], "GPUs reporting per host")
+    assert panel["targets"][0]["legendFormat"] == "{{node_group}}/{{host}}"
+    assert panel["fieldConfig"]["overrides"] == [{"matcher": {"id": "byRegexp", "options": "^h100-train/"},
+                                                  "properties": [{"id": "thresholds", "value": {
+                                                      "mode": "absolute", "steps": [{"value": None, "color": "red"},
+                                                                                    {"value": 8.0, "color": "green"}]}}]}]
+    assert re.match(panel["fieldConfig"]["overrides"][0]["matcher"]["options"], "h100-train/gpu-a1.internal")

@@ -66,6 +66,8 @@ def _panel(m, db, prom, ds, p):
             b = b.color_scheme(db.FieldColor().mode(m.FieldColorModeId.THRESHOLDS))
     for name, steps in p.overrides:
         b = b.override_by_name(name, [m.DynamicConfigValue(id_val="thresholds", value=_thresholds(m, db, steps).build())])
+    for regex, steps in p.regex_overrides:
+        b = b.override_by_regexp(regex, [m.DynamicConfigValue(id_val="thresholds", value=_thresholds(m, db, steps).build())])
     if p.links:
         b = b.links([db.DashboardLink(title).url(url).keep_time(False).include_vars(False) for title, url in p.links])
     for i, t in enumerate(p.targets):
@@ -79,7 +81,7 @@ def _options(p, b):
     if p.type == "timeseries":
         b = b.legend(common.VizLegendOptions().show_legend(True).display_mode(mc.LegendDisplayMode.LIST)
                      .placement(mc.LegendPlacement.BOTTOM).calcs([]))
-        if len(p.steps) > 1 or p.overrides:
+        if len(p.steps) > 1 or p.overrides or p.regex_overrides:
             b = b.thresholds_style(common.GraphThresholdsStyleConfig().mode(mc.GraphThresholdsStyleMode.LINE))
     elif p.type in ("stat", "gauge", "bargauge"):
         b = b.reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))

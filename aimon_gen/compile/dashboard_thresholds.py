@@ -70,3 +70,18 @@ def _unique(pairs: list) -> list:
             seen.add(name)
             out.append((name, s))
     return out
+
+
+def gpus_expected(spec, name: str) -> list:
+    """[(regex, steps)]: series `<node group>/<host>` coloured where the GPUs-missing alert fires
+    (count <= gpu.count - threshold), per GPU node group."""
+    out = []
+    for g in spec.node_groups:
+        if not g.gpu or name not in th.catalog():
+            continue
+        t = th.resolve(spec, name, g)
+        ok = g.gpu.count - t.value + 1
+        steps_ = [(None, SEVERITY_COLOR.get(t.severity or "critical", "red")), (ok, "green")] if t.enabled \
+            else [(None, "green")]
+        out.append(("^" + g.name.replace(".", "\\.") + "/", steps_))  # names are [a-z0-9._-]
+    return out

@@ -42,6 +42,7 @@ class Panel:
     no_value: str | None = None
     links: list = field(default_factory=list)        # [(title, url)]
     overrides: list = field(default_factory=list)    # [(series name, steps)]
+    regex_overrides: list = field(default_factory=list)  # [(series name regex, steps)]
     targets: list = field(default_factory=list)
 
 
@@ -133,8 +134,9 @@ def build_panel(spec, pdef: PanelDef, have: set, filters: dict, uids: dict, slo_
     steps = (thresholds.steps(spec, pdef.thresholds, pdef.unit, pdef.below)
              or [(s.value, s.color) for s in pdef.steps] or [(None, "green")])
     overrides = freshness_overrides(spec) if pdef.per_pipeline_freshness else thresholds.overrides(spec, pdef, queries, steps)
+    regex = thresholds.gpus_expected(spec, pdef.gpus_expected) if pdef.gpus_expected else []
     return Panel(pdef.type, pdef.title, pdef.unit, pdef.w, pdef.h, pdef.description, pdef.min, pdef.max,
-                 steps, pdef.no_value, links, overrides, targets)
+                 steps, pdef.no_value, links, overrides, regex, targets)
 
 
 def plan(spec, bundle: dict) -> list[Board]:
