@@ -93,11 +93,15 @@ def test_example_emits_every_dashboard_and_provisioning(example):
     assert "grafana/provisioning/dashboards/aimon-gen.yml" in bundle
 
 
-def test_queries_parse_and_read_only_emitted_or_recorded_metrics(example):
-    files, bundle, dashboards = example
+@pytest.mark.parametrize("spec_file", sorted((ROOT / "specs").glob("*.yaml")), ids=lambda p: p.name)
+def test_queries_parse_and_read_only_emitted_or_recorded_metrics(spec_file):
     from aimon_gen.spec.load import load_spec
-    spec = load_spec(EXAMPLE).spec
+    from grafana_schema import problems as model_problems
+
+    files, bundle, dashboards = _build(spec_file)
+    spec = load_spec(spec_file).spec
     known = emitted_metrics(spec) | set(recorded_names(bundle)) | {"ALERTS"}
+    assert dashboards and all(model_problems(d) == [] for d in dashboards.values())
     for path, doc in dashboards.items():
         defined = {v["name"] for v in doc["templating"]["list"]}
         for where, expr in _queries(doc):
