@@ -347,6 +347,17 @@ def test_bad_definition_is_reported_with_its_file(tmp_path, monkeypatch):
     try:
         with pytest.raises(dashboard_defs.DefinitionError, match=r"dashboards/x.yaml: rows.0.panels.0.type"):
             dashboard_defs.definitions()
+        (tmp_path / "x.yaml").write_text(
+            "title: X\nuid: x\nneeds: [gpus]\nrows:\n  - title: R\n    panels:\n"
+            "      - {title: P, type: stat, unit: short, thresholds: [gpu_utilisation_high],\n"
+            "         queries: [{expr: 'up{@nodes}', needs: ['server:vlm']}]}\n")
+        dashboard_defs.definitions.cache_clear()
+        with pytest.raises(dashboard_defs.DefinitionError) as err:
+            dashboard_defs.definitions()
+        assert "P: unknown threshold 'gpu_utilisation_high' (did you mean 'gpu_utilization_high'?)" in str(err.value)
+        assert "P: unknown filter '@nodes' (did you mean '@node'?)" in str(err.value)
+        assert "unknown need 'gpus' (did you mean 'gpu'?)" in str(err.value)
+        assert "unknown need 'server:vlm' (did you mean 'server:vllm'?)" in str(err.value)
     finally:
         dashboard_defs.definitions.cache_clear()
 

@@ -7,11 +7,13 @@ name starts with `_` are not dashboards. See dashboards/gpu.yaml for a commented
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..errors import did_you_mean
 from ..resources import data_dir, read_yaml
 
 # Panel types Grafana ships that are not Angular (graph/singlestat are off since Grafana 11).
@@ -109,15 +111,51 @@ def _load(path, model):
         raise DefinitionError(f"dashboards/{path.name}: {where}: {first['msg']}") from None
 
 
+_FACTS = ("nodes", "gpu", "models", "pipelines", "storage", "slos")
+_FACT_KINDS = {"server": ("vllm", "triton", "tgi", "custom"), "storage": ("s3", "ceph")}
+_FILTER_RE = re.compile(r"@([a-z_][a-z0-9_]*)")
+
+
+def _unknown(kind: str, name: str, known) -> str:
+    return f"unknown {kind} {name!r} ({did_you_mean(name, known) or 'known: ' + ', '.join(sorted(known))})"
+
+
+def _fact_problem(token: str) -> str | None:
+    kind, _, value = token.partition(":")
+    if token in _FACTS or (kind == "recorded" and value) or value in _FACT_KINDS.get(kind, ()):
+        return None
+    return _unknown("need", token, [*_FACTS, *(f"{k}:{v}" for k, vs in _FACT_KINDS.items() for v in vs)])
+
+
+def _problems(common: Common, d: DashboardDef) -> list[str]:
+    """Names a definition uses that do not exist: they would silently hide a panel or a colour."""
+    from ..thresholds import catalog
+
+    out = [_unknown("variable", v, common.variables) for v in d.variables if v not in common.variables]
+    tokens = list(d.needs)
+    for row in d.rows:
+        tokens += row.needs
+        for panel in row.panels:
+            tokens += panel.needs
+            names = panel.thresholds + [n for q in panel.queries for n in q.thresholds]
+            names += [panel.gpus_expected] if panel.gpus_expected else []
+            out += [f"{panel.title}: " + _unknown("threshold", n, catalog()) for n in names if n not in catalog()]
+            for q in panel.queries:
+                tokens += q.needs + q.unless
+                out += [f"{panel.title}: " + _unknown("filter", "@" + f, ["@" + k for k in common.filters])
+                        for f in _FILTER_RE.findall(q.expr) if f not in common.filters]
+    return out + [p for p in map(_fact_problem, tokens) if p]
+
+
 @cache
 def definitions() -> tuple[Common, tuple[DashboardDef, ...]]:
     """The shared pieces and every dashboard definition, in file-name order."""
     folder = data_dir("dashboards")
     common = _load(folder / "_common.yaml", Common)
-    dashboards = tuple(_load(p, DashboardDef) for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_"))
-    for d in dashboards:
-        unknown = [v for v in d.variables if v not in common.variables]
-        if unknown:
-            raise DefinitionError(f"dashboards/{d.uid}.yaml: unknown variable {unknown[0]!r} "
-                                  f"(known: {', '.join(common.variables)})")
+    files = [p for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_")]
+    dashboards = tuple(_load(p, DashboardDef) for p in files)
+    for path, d in zip(files, dashboards):
+        problems = _problems(common, d)
+        if problems:
+            raise DefinitionError(f"dashboards/{path.name}: " + "; ".join(problems))
     return common, dashboards

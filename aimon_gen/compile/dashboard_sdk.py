@@ -115,7 +115,7 @@ def build(spec, common, board, note: str):
     """The SDK's Dashboard model of one planned dashboard."""
     m, db, prom = _models(), _sdk("dashboard"), _sdk("prometheus")
     ds = m.DataSourceRef(type_val="prometheus", uid="${datasource}")
-    tags = ["aimon-gen", spec.name, *spec.grafana.tags, *board.tags]
+    tags = list(dict.fromkeys(["aimon-gen", spec.name, *spec.grafana.tags, *board.tags]))
     d = (db.Dashboard(board.title).uid(board.uid).description(note).tags(tags).timezone("browser")
          .editable().tooltip(m.DashboardCursorSync.CROSSHAIR).time("now-6h", "now")
          .variables(_variables(m, db, spec, common, board, ds))
