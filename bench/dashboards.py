@@ -79,10 +79,26 @@ def report(name: str, f: dict) -> None:
         print(f"  {p:32} {f['panels'][p]:3} panels {f['sizes'][p] / 1024:6.1f} KiB")
 
 
+SDK_MODULES = ["grafana_foundation_sdk.builders." + m for m in
+               ("dashboard", "prometheus", "common", "timeseries", "stat", "gauge", "bargauge", "table", "heatmap",
+                "statetimeline")]
+
+
+def sdk_import_ms(runs: int) -> float:
+    """Median wall time of importing the SDK modules the dashboards use, in a fresh interpreter."""
+    import subprocess
+
+    code = "import time; t = time.perf_counter(); import " + ", ".join(SDK_MODULES) + \
+           "; print((time.perf_counter() - t) * 1000)"
+    return statistics.median(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                  check=True).stdout) for _ in range(runs))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
+    print(f"import of the SDK modules used: {sdk_import_ms(args.runs):.1f} ms (fresh interpreter, median)")
     report("specs/example.yaml", figures(ROOT / "specs" / "example.yaml", args.runs))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fleet-1000.yaml"
