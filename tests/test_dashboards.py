@@ -410,3 +410,11 @@ def test_gpus_reporting_turns_red_where_gpu_missing_fires(example):
                                                       "mode": "absolute", "steps": [{"value": None, "color": "red"},
                                                                                     {"value": 8.0, "color": "green"}]}}]}]
     assert re.match(panel["fieldConfig"]["overrides"][0]["matcher"]["options"], "h100-train/gpu-a1.internal")
+
+
+def test_layout_wraps_before_a_panel_would_pass_column_24():
+    from types import SimpleNamespace as P
+
+    from aimon_gen.compile.dashboard_sdk import layout
+    rows = [("a", [P(w=16, h=8), P(w=12, h=6), P(w=12, h=6)]), ("b", [P(w=24, h=4)])]
+    assert layout(rows) == [(0, [(0, 1), (0, 9), (12, 9)]), (15, [(0, 16)])]

@@ -51,7 +51,7 @@ def _target(prom, ds, t, ref: str):
 
 def _panel(m, db, prom, ds, p):
     module = _sdk(_PANEL_MODULE[p.type])
-    b = module.Panel().title(p.title).unit(p.unit).span(p.w).height(p.h).datasource(ds)
+    b = module.Panel().title(p.title).unit(p.unit).datasource(ds)
     if p.description:
         b = b.description(p.description)
     if p.min is not None:
@@ -123,11 +123,26 @@ def build(spec, common, board, note: str):
                .tags(["aimon-gen", spec.name]).as_dropdown(True).include_vars(True).keep_time(True)))
     if spec.grafana.refresh:
         d = d.refresh(spec.grafana.refresh)
-    for title, panels in board.rows:
-        d = d.with_row(db.Row(title))
-        for p in panels:
-            d = d.with_panel(_panel(m, db, prom, ds, p))
+    for (title, panels), (row_at, places) in zip(board.rows, layout(board.rows)):
+        d = d.with_row(db.Row(title).grid_pos(m.GridPos(h=1, w=24, x=0, y=row_at)))
+        for p, (x, y) in zip(panels, places):
+            d = d.with_panel(_panel(m, db, prom, ds, p).grid_pos(m.GridPos(h=p.h, w=p.w, x=x, y=y)))
     return d.build()
+
+
+def layout(rows) -> list:
+    """[(row y, [(x, y) per panel])]: panels left to right, wrapping before one would pass column 24."""
+    out, y = [], 0
+    for _, panels in rows:
+        row_at, y, x, line_h, places = y, y + 1, 0, 0, []
+        for p in panels:
+            if x + p.w > 24:
+                x, y, line_h = 0, y + line_h, 0
+            places.append((x, y))
+            x, line_h = x + p.w, max(line_h, p.h)
+        out.append((row_at, places))
+        y += line_h
+    return out
 
 
 def _finish(doc: dict, spec, board) -> dict:
