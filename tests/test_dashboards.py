@@ -418,3 +418,20 @@ def test_layout_wraps_before_a_panel_would_pass_column_24():
     from aimon_gen.compile.dashboard_sdk import layout
     rows = [("a", [P(w=16, h=8), P(w=12, h=6), P(w=12, h=6)]), ("b", [P(w=24, h=4)])]
     assert layout(rows) == [(0, [(0, 1), (0, 9), (12, 9)]), (15, [(0, 16)])]
+
+
+def test_storage_only_spec_gets_the_storage_row_and_no_empty_dashboards(write_spec):
+    _, _, dashboards = _build(write_spec("""
+        version: 1
+        name: st
+        storage:
+          - {name: lake, kind: s3, targets: ["minio-1.internal:9000"]}
+    """))
+    assert sorted(dashboards) == ["dashboards/overview.json", "dashboards/resources.json"]
+    rows = [p["title"] for p in dashboards["dashboards/resources.json"]["panels"] if p["type"] == "row"]
+    assert rows == ["Storage"]
+    uids = {d["uid"] for d in dashboards.values()}
+    for doc in dashboards.values():
+        assert problems(doc) == []
+        for p in _panels(doc):
+            assert all(re.match(r"/d/([\w-]+)\?", link["url"]).group(1) in uids for link in p.get("links", []))

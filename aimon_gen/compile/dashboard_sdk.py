@@ -87,6 +87,9 @@ def _options(p, b):
         b = b.reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
     elif p.type == "heatmap":
         b = b.calculate(False)
+    elif p.type == "table":  # one row per series: the sample time is noise there
+        from grafana_foundation_sdk.models.dashboard import DataTransformerConfig
+        b = b.with_transformation(DataTransformerConfig(id_val="organize", options={"excludeByName": {"Time": True}}))
     return b
 
 

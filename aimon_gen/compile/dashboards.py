@@ -140,29 +140,36 @@ def build_panel(spec, pdef: PanelDef, have: set, filters: dict, uids: dict, slo_
 
 
 def plan(spec, bundle: dict) -> list[Board]:
-    """The dashboards this spec gets, as plain data (no SDK yet)."""
-    from . import dashboard_slo
-
+    """The dashboards this spec gets, as plain data (no SDK yet): those with a panel left."""
     common, defs = definitions()
     have = facts(spec, bundle)
     chosen = [d for d in defs if set(d.needs) <= have]
     uids = {d.uid: (dashboard_uid(spec.name, d.uid), d.title) for d in chosen}
-    boards, slos = [], dashboard_slo.recorded_slos(bundle)
-    for d in chosen:
-        filters = filters_for(common, d.variables)
-        budget = dashboard_slo.budget_targets(filters, slos)
-        rows = []
-        for row in d.rows:
-            if not set(row.needs) <= have:
-                continue
-            panels = [p for p in (build_panel(spec, pd, have, filters, uids, budget)
-                                  for pd in row.panels if set(pd.needs) <= have) if p]
-            if panels:
-                rows.append((row.title, panels))
-        if d.slo_rows:
-            rows += dashboard_slo.recorded_rows(slos, filters)
-        boards.append(Board(d.uid, uids[d.uid][0], f"{spec.name} / {d.title}", d.tags, d.variables, rows, filters))
-    return boards
+    boards = [_board(spec, common, d, have, uids, bundle) for d in chosen]
+    if all(b.rows for b in boards):
+        return boards
+    # Again without the empty ones, so that no panel links to a dashboard that is not emitted.
+    uids = {b.name: uids[b.name] for b in boards if b.rows}
+    return [_board(spec, common, d, have, uids, bundle) for d in chosen if d.uid in uids]
+
+
+def _board(spec, common, d: DashboardDef, have: set, uids: dict, bundle: dict) -> Board:
+    from . import dashboard_slo
+
+    slos = dashboard_slo.recorded_slos(bundle)
+    filters = filters_for(common, d.variables)
+    budget = dashboard_slo.budget_targets(filters, slos)
+    rows = []
+    for row in d.rows:
+        if not set(row.needs) <= have:
+            continue
+        panels = [p for p in (build_panel(spec, pd, have, filters, uids, budget)
+                              for pd in row.panels if set(pd.needs) <= have) if p]
+        if panels:
+            rows.append((row.title, panels))
+    if d.slo_rows:
+        rows += dashboard_slo.recorded_rows(slos, filters)
+    return Board(d.uid, uids[d.uid][0], f"{spec.name} / {d.title}", d.tags, d.variables, rows, filters)
 
 
 def compile_dashboards(ctx, bundle: dict) -> dict[str, object]:
