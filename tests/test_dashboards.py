@@ -435,3 +435,26 @@ def test_storage_only_spec_gets_the_storage_row_and_no_empty_dashboards(write_sp
         assert problems(doc) == []
         for p in _panels(doc):
             assert all(re.match(r"/d/([\w-]+)\?", link["url"]).group(1) in uids for link in p.get("links", []))
+
+
+def test_grafana_section_errors_say_what_to_write(write_spec):
+    from aimon_gen.errors import SpecInvalid
+    from aimon_gen.spec.load import load_spec
+
+    path = write_spec("""
+        version: 1
+        name: g
+        grafana:
+          dashboards_path: dashboards
+          refresh: 1 minute
+          datasource: {uid: "bad uid!", url: "prometheus:9090"}
+    """)
+    with pytest.raises(SpecInvalid) as err:
+        load_spec(path)
+    shown = {(p.line, p.path, p.message) for p in err.value.problems}
+    assert (4, "grafana.dashboards_path", "'dashboards' is not an absolute path on the Grafana host, "
+            "e.g. /var/lib/grafana/dashboards/ai-prod") in shown
+    assert (5, "grafana.refresh", "'1 minute' is not a refresh interval such as 30s, 1m or 5m "
+            "(empty: no auto-refresh)") in shown
+    assert {(p.path, p.line) for p in err.value.problems} >= {("grafana.datasource.uid", 6),
+                                                              ("grafana.datasource.url", 6)}

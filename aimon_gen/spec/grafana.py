@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+
+def _matching(pattern: str, what: str):
+    """A str type whose error says what to write rather than showing the regex."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            # No context: the loader shows the message as it is.
+            raise PydanticCustomError("grafana", f"{value!r} is not {what}")
+        return value
+    return Annotated[str, AfterValidator(check), WithJsonSchema({"type": "string", "pattern": pattern})]
+
+
+Uid = _matching(r"^[a-zA-Z0-9_-]{1,40}$", "a Grafana uid: 1 to 40 of letters, digits, _ and -, e.g. prom-main")
+Url = _matching(r"^https?://\S+$", "a URL; write e.g. http://prometheus.monitoring:9090")
+AbsolutePath = _matching(r"^(/\S*)?$", "an absolute path on the Grafana host, e.g. /var/lib/grafana/dashboards/ai-prod")
+Refresh = _matching(r"^(\d+[smhd])?$", "a refresh interval such as 30s, 1m or 5m (empty: no auto-refresh)")
 
 
 class Datasource(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
     name: str = Field("Prometheus", min_length=1, description="Datasource name shown in Grafana.")
-    uid: str = Field("prometheus", pattern=r"^[a-zA-Z0-9_-]{1,40}$",
-                     description="Fixed uid: every dashboard panel refers to the datasource by it.")
-    url: str = Field("http://localhost:9090", pattern=r"^https?://\S+$",
-                     description="Prometheus as Grafana's server reaches it (access: proxy).")
+    uid: Uid = Field("prometheus", description="Fixed uid: every dashboard panel refers to the datasource by it.")
+    url: Url = Field("http://localhost:9090", description="Prometheus as Grafana's server reaches it (access: proxy).")
 
 
 class Grafana(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
     datasource: Datasource = Datasource()
     folder: str = Field("AI infrastructure", min_length=1, description="Grafana folder of the dashboards.")
-    dashboards_path: str = Field(
-        "", pattern=r"^(/\S*)?$",
-        description="Absolute folder on the Grafana host holding the dashboards/*.json files; "
-                    "empty means /var/lib/grafana/dashboards/<spec name>.")
+    dashboards_path: AbsolutePath = Field(
+        "", description="Absolute folder on the Grafana host holding the dashboards/*.json files; "
+                        "empty means /var/lib/grafana/dashboards/<spec name>.")
     tags: list[str] = Field([], description="Extra tags on every dashboard (they always carry 'aimon-gen' and the spec name).")
-    refresh: str = Field("1m", pattern=r"^(\d+[smhd])?$", description="Dashboard auto-refresh; empty turns it off.")
+    refresh: Refresh = Field("1m", description="Dashboard auto-refresh; empty turns it off.")
