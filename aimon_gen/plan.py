@@ -32,6 +32,7 @@ class JobPlan:
     catalog_series: int      # per all targets: series of the catalog's metrics
     unlisted_series: int     # per all targets: the rest the exporter emits (assumed)
     synthetic_series: int    # up, scrape_* per target
+    per_shard: list[int] = field(default_factory=list)  # series per shard (hashmod of each address)
 
     @property
     def series(self) -> int:
@@ -57,13 +58,14 @@ class Plan:
         return self.series / self.scrape_interval_s
 
     @property
+    def per_shard(self) -> list[int]:
+        return [sum(j.per_shard[i] for j in self.jobs) for i in range(self.shards)]
+
+    @property
     def disk_bytes(self) -> float | None:
         if self.retention_s is None:
             return None
         return self.samples_per_second * self.retention_s * self.bytes_per_sample
-
-    def suggested_shards(self) -> int:
-        return max(1, math.ceil(self.series / self.budget))
 
 
 def _value(value, assumptions: dict, gpus: int) -> int:
@@ -100,27 +102,40 @@ def series_per_target(exporter: str, assumptions: dict, gpus: int = 0) -> tuple[
     return total, unlisted
 
 
-def estimate(spec, overrides: dict | None = None) -> Plan:
+def estimate(spec, overrides: dict | None = None, shards: int | None = None) -> Plan:
+    """The plan for the spec (with `shards` instead of the spec's prometheus.shards when given)."""
+    from .compile.sharding import shard_of
+
     data = assumptions_file()
     assumptions = {**data["assumptions"], **(overrides or {})}
     synthetic = int(data["synthetic"])
     gpus_by_group = {g.name: (g.gpu.count if g.gpu else 0) for g in spec.node_groups}
-    out = []
     p = spec.prometheus
+    n_shards = shards or p.shards
     own = series_per_target("prometheus", assumptions)
-    out.append(JobPlan(JOB_PROMETHEUS, "prometheus", p.shards, own[0] * p.shards, own[1] * p.shards,
-                       synthetic * p.shards))
+    out = [JobPlan(JOB_PROMETHEUS, "prometheus", n_shards, own[0] * n_shards, own[1] * n_shards,
+                   synthetic * n_shards, [sum(own) + synthetic] * n_shards)]
     for job in jobs(spec):
-        targets = catalog = unlisted = 0
+        plan = JobPlan(job.name, job.exporter, 0, 0, 0, 0, [0] * n_shards)
         for group in job.groups:
-            n = len(group.targets) if group.kubernetes is None else int(assumptions["pods_per_selector"])
             gpus = gpus_by_group.get(dict(group.labels).get("node_group", ""), 0)
             c, u = series_per_target(job.exporter, assumptions, gpus)
-            targets, catalog, unlisted = targets + n, catalog + n * c, unlisted + n * u
-        out.append(JobPlan(job.name, job.exporter, targets, catalog, unlisted, synthetic * targets))
+            if group.kubernetes is None:
+                for target in group.targets:
+                    plan.per_shard[shard_of(target, n_shards)] += c + u + synthetic
+                n = len(group.targets)
+            else:  # pod addresses are known at run time only: spread evenly
+                n = int(assumptions["pods_per_selector"])
+                for i in range(n):
+                    plan.per_shard[i % n_shards] += c + u + synthetic
+            plan.targets += n
+            plan.catalog_series += n * c
+            plan.unlisted_series += n * u
+            plan.synthetic_series += n * synthetic
+        out.append(plan)
     retention = duration_seconds(p.retention.time) if p.retention.time else None
     return Plan(out, duration_seconds(p.scrape_interval), retention, float(data["bytes_per_sample"]),
-                p.series_budget, p.shards, assumptions)
+                p.series_budget, n_shards, assumptions)
 
 
 def _size(n: float) -> str:
@@ -129,6 +144,15 @@ def _size(n: float) -> str:
             return f"{n:.1f} {unit}" if unit != "B" else f"{n:.0f} B"
         n /= 1000
     return f"{n:.1f} TB"
+
+
+def suggested_shards(plan: Plan, spec) -> int | None:
+    """The fewest shards whose fullest one stays within the budget (hashmod is uneven), or None."""
+    first = max(2, math.ceil(plan.series / plan.budget))
+    for n in range(first, 65):
+        if max(estimate(spec, plan.assumptions, n).per_shard) <= plan.budget:
+            return n
+    return None
 
 
 def report(plan: Plan, spec) -> tuple[str, list[str]]:
@@ -143,17 +167,20 @@ def report(plan: Plan, spec) -> tuple[str, list[str]]:
     if plan.disk_bytes is not None:
         lines.append(f"disk for {p.retention.time} retention: {_size(plan.disk_bytes)} "
                      f"(at {plan.bytes_per_sample} bytes per sample, scrape interval {p.scrape_interval})")
-    if p.shards > 1:
-        lines.append(f"per shard ({p.shards} shards): about {plan.series // p.shards:,} series")
+    if plan.shards > 1:
+        lines.append(f"per shard (hashmod of each target's address): "
+                     + ", ".join(f"{i}: {n:,}" for i, n in enumerate(plan.per_shard)))
     a = plan.assumptions
     lines.append(f"assumptions: {a['host_cpus']} CPUs per host, {a['pods_per_selector']} pods per Kubernetes "
                  "selector, label values and unlisted series per exporter as in aimon_gen/catalog/cardinality.yaml; "
                  "recording rules add their own series")
     warnings = []
-    per_server = plan.series / p.shards
-    if per_server > plan.budget:
-        warnings.append(f"about {per_server:,.0f} series per Prometheus exceeds the budget of {plan.budget:,} "
-                        f"(prometheus.series_budget): set prometheus.shards: {plan.suggested_shards()}")
+    fullest = max(plan.per_shard)
+    if fullest > plan.budget:
+        n = suggested_shards(plan, spec)
+        advice = f"set prometheus.shards: {n}" if n else "no shard count up to 64 fits: raise the budget"
+        warnings.append(f"about {fullest:,} series on {'one Prometheus' if plan.shards == 1 else 'the fullest shard'} "
+                        f"exceeds the budget of {plan.budget:,} (prometheus.series_budget): {advice}")
     return "\n".join(lines), warnings
 
 

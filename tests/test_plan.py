@@ -79,16 +79,34 @@ def test_cli_prints_jobs_total_disk_and_assumptions():
     assert "warning" not in r.output
 
 
-def test_budget_warning_suggests_a_shard_count(write_spec):
-    spec = write_spec(FLEET % (10_000, 40, 8))
-    plan = estimate(load_spec(spec).spec)
-    r = CliRunner().invoke(app, ["plan", str(spec)])
+def test_budget_warning_suggests_the_fewest_shards_that_fit(write_spec):
+    import re
+
+    path = write_spec(FLEET % (10_000, 40, 8))
+    spec = load_spec(path).spec
+    plan = estimate(spec)
+    r = CliRunner().invoke(app, ["plan", str(path)])
     assert r.exit_code == 0
-    expected = -(-plan.series // 10_000)
-    assert expected > 1
-    assert f"exceeds the budget of 10,000 (prometheus.series_budget): set prometheus.shards: {expected}" in r.output
-    r = CliRunner().invoke(app, ["plan", str(spec), "--budget", str(plan.series + 1)])
+    m = re.search(r"exceeds the budget of 10,000 \(prometheus.series_budget\): set prometheus.shards: (\d+)", r.output)
+    assert m, r.output
+    n = int(m.group(1))
+    # the suggestion fits on its fullest shard (hashmod is uneven), one shard fewer does not
+    assert max(estimate(spec, shards=n).per_shard) <= 10_000 < max(estimate(spec, shards=n - 1).per_shard)
+    r = CliRunner().invoke(app, ["plan", str(path), "--budget", str(plan.series + 1)])
     assert "warning" not in r.output
+
+
+def test_per_shard_estimate_follows_hashmod_of_each_address(write_spec):
+    from aimon_gen.compile.sharding import shard_of
+
+    spec = load_spec(write_spec(FLEET % (2_000_000, 40, 8))).spec
+    plan = estimate(spec, shards=3)
+    assert sum(plan.per_shard) == plan.series
+    node = {j.job: j for j in plan.jobs}["node_exporter"]
+    per_target = node.series // node.targets
+    hosts = [f"gpu-{i}.dc1:9100" for i in range(1, 41)]
+    assert node.per_shard == [per_target * sum(shard_of(h, 3) == i for h in hosts) for i in range(3)]
+    assert len(set(node.per_shard)) > 1  # 40 hosts do not split evenly: the plan says so
 
 
 def test_bad_assumption_is_a_usage_error():

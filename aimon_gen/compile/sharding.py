@@ -39,6 +39,14 @@ _PER_TARGET = {"instance", "host"}
 _KEYWORDS = {"bool", "and", "or", "unless", "offset", "inf", "nan", "Inf", "NaN", "start", "end"}
 
 
+def shard_of(address: str, shards: int) -> int:
+    """The shard whose hashmod keeps a target: Prometheus hashes the value with MD5 and takes the
+    low 64 bits, big-endian, modulo N (relabel.go)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.md5(address.encode()).digest()[8:], "big") % shards  # noqa: S324
+
+
 def shard_config_path(i: int) -> str:
     return f"{FOLDER}prometheus-shard-{i}.yml"
 
