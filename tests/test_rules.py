@@ -165,3 +165,10 @@ def test_latency_threshold_above_every_bucket_is_an_error(write_spec):
             thresholds: {inference_latency_p99_high: 60}
         """))
     assert any("could never fire" in p.message for p in exc.value.problems)
+
+
+def test_threshold_set_where_no_alert_uses_it_is_warned(write_spec):
+    spec = GPU2.replace("gpu_utilization_high: 95", "inference_latency_p99_high: 1")
+    _, _, loaded = generate(write_spec(spec))
+    found = [w for w in loaded.warnings if "inference_latency_p99_high" in str(w)]
+    assert found and "has no effect on node_groups" in found[0].message and found[0].line == 8

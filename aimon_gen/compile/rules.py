@@ -231,6 +231,7 @@ def compile_rules(ctx, bundle: dict) -> dict[str, object]:
     if problems:
         raise SpecInvalid(problems)
     _warn_unknown_disabled(ctx, packs)
+    _warn_unused_overrides(ctx, packs)
     out: dict[str, object] = {}
     recording = [{"name": g.name, "rules": [r for _, r in g.recording]} for g in built if g.recording]
     alerts = [{"name": g.name, "rules": [a.rule for a in g.alerts]} for g in built if g.alerts]
@@ -261,3 +262,21 @@ def _warn_unknown_disabled(ctx, packs) -> None:
     for i, name in enumerate(ctx.spec.rules.disabled):
         if name not in names:
             ctx.warn(("rules", "disabled", i), f"no rule is named '{name}'", did_you_mean(name, names))
+
+
+def _warn_unused_overrides(ctx, packs) -> None:
+    """A threshold set on an entry whose kind no alert with that threshold covers does nothing."""
+    scopes: dict[str, set] = {}
+    for p in packs:
+        for g in p.groups:
+            for r in g.get("alerts") or []:
+                if r.get("threshold"):
+                    scopes.setdefault(str(r["threshold"]), set()).add(str(g["scope"]))
+    for kind in ("node_groups", "models", "pipelines", "storage"):
+        for i, entry in enumerate(getattr(ctx.spec, kind)):
+            for name in entry.thresholds:
+                used = scopes.get(name, set())
+                if name in scopes and kind not in used:
+                    where = ", ".join(sorted(u for u in used if u != "none")) or "the spec as a whole"
+                    ctx.warn((kind, i, "thresholds", name), f"threshold '{name}' has no effect on {kind}",
+                             f"it applies per {where}; set it there or at the top level", )
