@@ -196,7 +196,8 @@ def user_packs(ctx) -> list[PackFile]:
             ctx.warn(("rules", "packs", i), f"rule pack folder '{folder_name}' holds no *.yaml files")
         for path in paths:
             try:
-                packs.append(load_pack(path, str(Path(folder_name) / path.name), True))
+                # Named as the user would open it: from where they named the spec.
+                packs.append(load_pack(path, str(Path(ctx.spec_file).parent / folder_name / path.name), True))
             except SpecInvalid as exc:
                 problems += exc.problems
     if problems:
