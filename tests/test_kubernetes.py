@@ -195,6 +195,8 @@ def test_format_flag_chooses_what_is_written(tmp_path, write_spec):
     assert written and all(p.startswith("kubernetes/") or p in ("README.md", ".aimon-gen-manifest")
                            for p in written), written
     assert "kubernetes/kustomization.yaml" in written
+    readme = (only / "README.md").read_text()
+    assert "`kubernetes/kustomization.yaml`" in readme and "prometheus.yml" not in readme
     plain = tmp_path / "plain"
     r = runner.invoke(app, ["build", str(spec), "-o", str(plain), "--format", "files"])
     assert r.exit_code == 0, r.output

@@ -54,7 +54,10 @@ def compile_bundle(ctx: Context) -> dict[str, object]:
     if "kubernetes" in ctx.output_formats():
         from .kubernetes import compile_kubernetes
         bundle.update(compile_kubernetes(ctx, bundle))
-    bundle.update(readme.compile_readme(ctx.spec, sorted(bundle)))
+    listed = sorted(bundle)
+    if "files" not in ctx.output_formats():  # the README lists what the build writes
+        listed = [p for p in listed if p.startswith("kubernetes/")]
+    bundle.update(readme.compile_readme(ctx.spec, listed))
     return bundle
 
 

@@ -13,12 +13,14 @@ def compile_readme(spec, paths: list[str]) -> dict[str, str]:
     lines = [f"# Monitoring for `{spec.name}` ({spec.environment})", "",
              "## Files", ""]
     lines += [f"- `{path}`" for path in sorted(set(paths) | {"README.md"})]
-    lines += ["", "## Run Prometheus", "", "Retention is a command-line setting, not part of prometheus.yml:", "",
-              "```sh", "prometheus \\", *[f"  {f} \\" for f in flags[:-1]], f"  {flags[-1]}", "```", ""]
+    lines.append("")
+    if "prometheus.yml" in paths:  # not with --format kubernetes: the operator runs Prometheus
+        lines += ["## Run Prometheus", "", "Retention is a command-line setting, not part of prometheus.yml:", "",
+                  "```sh", "prometheus \\", *[f"  {f} \\" for f in flags[:-1]], f"  {flags[-1]}", "```", ""]
     if "alertmanager.yml" in paths:
         from .alertmanager import readme_section
         lines += readme_section(spec)
-    if p.shards > 1:
+    if p.shards > 1 and any(path.startswith("sharding/") for path in paths):
         lines += _sharding(spec, flags[1:], paths)
     if any(path.startswith("kubernetes/") for path in paths):
         lines += _kubernetes(spec)
