@@ -48,7 +48,7 @@ def _play(tmp_path: Path, spec: Path, *extra: str, prom_port: int = 9, am_port: 
     for d in dirs.values():
         d.mkdir(exist_ok=True)
     aimon_gen = Path(sys.executable).parent / "aimon-gen"
-    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
            "ANSIBLE_LOCAL_TEMP": str(tmp_path / ".ansible"), "ANSIBLE_REMOTE_TEMP": str(tmp_path / ".ansible")}
     cmd = [_ansible_playbook(), "-i", str(INVENTORY), str(PLAYBOOK), *extra,
            "-e", f"aimon_gen_bin={aimon_gen}", "-e", f"aimon_gen_spec={spec}", "-e", f"aimon_gen_out={tmp_path / 'out'}",
