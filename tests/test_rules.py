@@ -164,7 +164,8 @@ def test_latency_threshold_above_every_bucket_is_an_error(write_spec):
             models: [{name: m, server: custom, targets: [m1.internal:8080]}]
             thresholds: {inference_latency_p99_high: 60}
         """))
-    assert any("could never fire" in p.message for p in exc.value.problems)
+    problem = [p for p in exc.value.problems if "could never fire" in p.message][0]
+    assert problem.path == "thresholds.inference_latency_p99_high" and problem.line == 4
 
 
 def test_threshold_set_where_no_alert_uses_it_is_warned(write_spec):

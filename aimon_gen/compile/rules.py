@@ -25,7 +25,7 @@ from ..errors import Problem, SpecInvalid, did_you_mean
 from ..promql import has_comparison, matcher, metric_names
 from ..thresholds import Threshold, resolve
 from .rulepacks import shipped_packs, user_packs
-from .templating import render
+from .templating import NeverFires, render
 
 SCOPE_LABEL = {"node_groups": "node_group", "models": "model", "pipelines": "pipeline", "storage": "storage"}
 
@@ -243,8 +243,26 @@ def compile_rules(ctx, bundle: dict) -> dict[str, object]:
     if csv_fields:
         out["dcgm-counters.csv"] = catalog.dcgm_counters_csv(
             [m.name for m in catalog.exporter_metrics("dcgm_exporter").values() if m.enable])
-    out.update(compile_tests(spec, built, sorted(out)))
+    try:
+        out.update(compile_tests(spec, built, sorted(out)))
+    except NeverFiresFor as exc:
+        ctx.error(exc.path, str(exc), "choose a value below the histogram's largest bucket")
     return out
+
+
+class NeverFiresFor(Exception):
+    def __init__(self, path: tuple, message: str):
+        super().__init__(message)
+        self.path = path
+
+
+def threshold_path(spec, name: str, entry) -> tuple:
+    """Where the spec sets threshold `name` for `entry` (for messages at the spec line)."""
+    for kind in ("node_groups", "models", "pipelines", "storage"):
+        for i, item in enumerate(getattr(spec, kind)):
+            if item is entry and name in item.thresholds:
+                return (kind, i, "thresholds", name)
+    return ("thresholds", name) if name in spec.thresholds else ("thresholds",)
 
 
 def _off_default_dcgm_fields(built) -> set[str]:

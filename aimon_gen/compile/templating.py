@@ -46,6 +46,10 @@ def env():
     return e
 
 
+class NeverFires(ValueError):
+    """A threshold no input can exceed (histogram_quantile tops out at the largest bucket)."""
+
+
 def fire_latency(metric: str, threshold: float) -> float:
     """An observed latency whose bucket lies wholly above `threshold`: any quantile of
     requests that all take this long exceeds it. Raises when no bucket can (the alert could
@@ -56,7 +60,7 @@ def fire_latency(metric: str, threshold: float) -> float:
     for lower, upper in zip([0.0] + bounds, bounds):
         if lower >= threshold:
             return upper
-    raise ValueError(f"threshold {number(threshold)} is not below the largest bucket of {metric} "
+    raise NeverFires(f"threshold {number(threshold)} is not below the largest bucket of {metric} "
                      f"({number(bounds[-1])}): the alert could never fire")
 
 
@@ -132,6 +136,8 @@ def render(text, context: dict, shown: str) -> str:
 
     try:
         return _render(str(text), context)
+    except NeverFires:
+        raise
     except jinja2.TemplateError as exc:
         raise _error(text, shown, exc, context) from None
     except (ValueError, TypeError, ZeroDivisionError, KeyError, AttributeError) as exc:

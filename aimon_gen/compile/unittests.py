@@ -20,7 +20,7 @@ from .. import scheme
 from ..errors import Problem, SpecInvalid
 from ..promql import metric_names, quote
 from ..spec.types import duration_seconds, split_target
-from .templating import number, render
+from .templating import NeverFires, number, render
 
 INTERVAL = 60       # seconds between input samples
 EVAL_INTERVAL = 600  # seconds between rule evaluations: every test group evaluates every rule
@@ -188,7 +188,14 @@ def compile_tests(spec, built, rule_paths: list[str]) -> dict[str, object]:
         path = f"tests/{'user-' if group.pack.user else ''}{stem}.test.yml"
         for a in group.alerts:
             reads = metric_names(a.rule["expr"])
-            cases.setdefault(path, []).extend((t, reads) for t in alert_tests(spec, group, a))
+            try:
+                found = alert_tests(spec, group, a)
+            except NeverFires as exc:
+                from .rules import NeverFiresFor, threshold_path
+                name = str(a.source.get("threshold", ""))
+                raise NeverFiresFor(threshold_path(spec, name, a.variant.entry or (a.variant.entries or [None])[0]),
+                                    f"{a.rule['alert']}: {exc}") from None
+            cases.setdefault(path, []).extend((t, reads) for t in found)
     return {path: {"rule_files": files, "evaluation_interval": f"{EVAL_INTERVAL // 60}m", "tests": _pack(found)}
             for path, found in cases.items()}
 
