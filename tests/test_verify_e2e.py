@@ -42,7 +42,7 @@ def _processes_under(folder: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("spec", ["example.yaml", "gpu-training.yaml", "inference-fleet.yaml"])
+@pytest.mark.parametrize("spec", ["example.yaml", "inference-fleet.yaml"])
 def test_verify_passes_on_shipped_spec(spec, tmp_path):
     proc = _verify(ROOT / "specs" / spec, tmp_path)
     assert proc.returncode == 0, f"verify {spec} failed:\n{proc.stdout}\n{proc.stderr}"
@@ -52,6 +52,38 @@ def test_verify_passes_on_shipped_spec(spec, tmp_path):
         assert f"\n{check} " in table, f"no {check} row:\n{table}"
     if spec != "gpu-training.yaml":
         assert "\ndashboard query " in table
+
+
+def test_verify_keep_leaves_the_stack_up_until_ctrl_c(tmp_path):
+    """The GPU-only training cluster, with --keep: the table, then live URLs, then Ctrl-C cleans up."""
+    import signal
+    import urllib.request
+
+    for name in ("prometheus", "alertmanager", "node_exporter", "promtool", "amtool"):
+        tool(name)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([CLI, "verify", str(ROOT / "specs" / "gpu-training.yaml"), "-q", "--keep"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        out = "".join(lines)
+        assert "0 failed" in out and "FAIL" not in out, out + proc.stderr.read()
+        urls = dict(line.strip().split(": ", 1) for line in lines if line.startswith("  "))
+        assert urllib.request.urlopen(urls["prometheus"] + "/api/v1/targets", timeout=10).status == 200
+        assert urllib.request.urlopen(urls["alertmanager"] + "/-/ready", timeout=10).status == 200
+        assert list(tmp_path.glob("aimon-gen-verify-*")) and _processes_under(tmp_path)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not list(tmp_path.glob("aimon-gen-verify-*")), "verify --keep left its run folder behind"
+    assert not _processes_under(tmp_path), "verify --keep left processes running"
 
 
 BLIND = """\
@@ -71,7 +103,7 @@ def test_verify_fails_when_a_fault_fires_nothing(tmp_path):
     spec.write_text(BLIND)
     run_dir = tmp_path / "tmp"
     run_dir.mkdir()
-    proc = _verify(spec, run_dir, "--timeout", "30")
+    proc = _verify(spec, run_dir, "--timeout", "20")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     rows = [line for line in proc.stdout.splitlines() if line.startswith("fault fires") and "GPU hot" in line]
     assert rows and "FAIL" in rows[0] and "fired: nothing" in rows[0], proc.stdout
