@@ -118,3 +118,22 @@ def test_threshold_override_applies_only_to_its_node_group(tmp_path, write_spec)
     # Above the override, the overridden group alerts with its own threshold in the text.
     out = _run_case(tmp_path, [series("gpu.a", 96)], "10m", [])
     assert "gpu.a" in out and "threshold 95%" in out
+
+
+def test_generated_tests_catch_a_broken_rule(tmp_path, write_spec):
+    """The generated tests fail when a rule is wrong: an inclusive comparison fires on the
+    quiet input, a default rule that forgets an override's scope fires on that entry."""
+    spec = write_spec(ALL_KINDS.replace("  - name: cpu\n", "  - {name: gpu-c, hosts: [k1.internal], gpu: {model: L4, count: 1}}\n"
+                                                        "  - name: cpu\n"))
+    files, _, _ = generate(spec)
+    text = files["alert.rules.yml"].decode()
+    default = 'avg_over_time(DCGM_FI_DEV_GPU_UTIL{job="dcgm_exporter", node_group!~"gpu\\\\.a|gpu-b"}[5m]) > 90'
+    assert default in text
+    for broken in (default.replace("> 90", ">= 90"),
+                   default.replace(', node_group!~"gpu\\\\.a|gpu-b"', "")):
+        mutated = {**files, "alert.rules.yml": text.replace(default, broken).encode()}
+        folder = tmp_path / str(abs(hash(broken)))
+        folder.mkdir()
+        stage(mutated, folder)
+        run = promtool(folder, "test", "rules", "tests/gpu.test.yml")
+        assert run.returncode != 0 and "HighGPUUtilization" in run.stdout + run.stderr, broken
