@@ -287,3 +287,9 @@ def test_cli_reports_a_missing_binary_without_traceback():
                            "--prometheus", "/nonexistent/prometheus"], capture_output=True, text=True)
     assert proc.returncode == 1
     assert "prometheus not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_timestamps_of_both_apis_parse_to_the_same_instant():
+    from aimon_gen.verify.waves import _ts
+    assert _ts("2026-11-28T20:01:02.123456789Z") - _ts("2026-11-28T20:01:02Z") == pytest.approx(0.123456, abs=1e-6)
+    assert _ts("2026-11-28T20:01:02.123Z") == pytest.approx(_ts("2026-11-28T20:01:02Z") + 0.123)

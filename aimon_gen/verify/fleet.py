@@ -30,9 +30,7 @@ class Fleet:
         if job == JOB_NODE:
             return sim.NodeProxy(*args, upstream=self.node_url)
         if job == JOB_PROMETHEUS:
-            proxy = sim.UpstreamProxy(*args, upstream="")
-            proxy.fleet = self
-            return proxy
+            return sim.UpstreamProxy(*args, upstream="")  # Prometheus's URL is known once it runs
         if job == JOB_DCGM:
             group = _find(self.spec.node_groups, labels.get("node_group"))
             return sim.CatalogTarget(job, "dcgm_exporter", address, host, labels, entry=group,

@@ -129,7 +129,7 @@ class InstrumentedModel(Target):
         from ..instrument import ModelMetrics
         self.metrics = ModelMetrics()
         self.metrics.set_accuracy(values.ACCURACY)
-        self.last, self.carry = time.time(), 0.0
+        self.last, self.carry, self.count = time.time(), 0.0, 0
 
     def body(self) -> bytes:
         from prometheus_client import generate_latest
@@ -141,8 +141,8 @@ class InstrumentedModel(Target):
                    else values.healthy_latency(self, "ml_inference_latency_seconds", values.CUSTOM_LATENCY))
         while self.carry >= 1:
             self.carry -= 1
-            self.metrics.count = getattr(self.metrics, "count", 0) + 1
-            failed = errors_every and self.metrics.count % errors_every == 0
+            self.count += 1
+            failed = errors_every and self.count % errors_every == 0
             self.metrics.observe(latency, "internal" if failed else None)
         return generate_latest(self.metrics.registry)
 
@@ -204,8 +204,6 @@ def gpu_identity(host: str, group) -> list[dict]:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    target: Target = None  # set per server
-
     def do_GET(self):  # noqa: N802 - http.server API
         body = self.server.target.serve()
         if body is None:

@@ -110,7 +110,6 @@ class Process:
 @dataclass
 class Stack:
     """Context manager owning the run folder and every process started in it."""
-    keep_folder: bool = False
     root: Path = field(init=False)
     processes: list[Process] = field(default_factory=list)
     _cleanups: list = field(default_factory=list)
@@ -144,8 +143,7 @@ class Stack:
         if self._old_term is not None:
             signal.signal(signal.SIGTERM, self._old_term)
             self._old_term = None
-        if not self.keep_folder:
-            shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def start(self, name: str, argv: list[str], url: str, ready_path: str, timeout: float = 60) -> Process:
         """Start argv (its output to a log in the run folder) and wait until url+ready_path answers."""

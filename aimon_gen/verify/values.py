@@ -9,7 +9,6 @@ at once and a rule that fires on a neutral value shows up as an unexpected alert
 from __future__ import annotations
 
 import itertools
-import time
 
 REQUESTS_PER_S = 10.0
 CUSTOM_LATENCY = 0.04          # seconds, healthy
@@ -202,7 +201,3 @@ def healthy_latency(target, name: str, default: float) -> float:
 def freshness_seconds(pipeline) -> float:
     from ..spec.types import duration_seconds
     return float(duration_seconds(pipeline.freshness)) if pipeline is not None else 3600.0
-
-
-def now() -> float:
-    return time.time()

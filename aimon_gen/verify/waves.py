@@ -68,7 +68,9 @@ class WaveChecker:
     def _snapshot(self, start: float) -> dict:
         fired = [a for a in self.prom.alerts() if a["state"] == "firing" and _ts(a["activeAt"]) >= start - 1]
         am = self.am.alerts()
-        return {"fired": fired, "am": am, "deliveries": self.sink.since(start)}
+        # Alertmanager's startsAt is when Prometheus fired it: older alerts belong to earlier waves.
+        new = [a for a in am if _ts(a["startsAt"]) >= start - 1]
+        return {"fired": fired, "am": new, "am_all": am, "deliveries": self.sink.since(start)}
 
     def _done(self, wave, snap) -> bool:
         for s in wave:
@@ -154,13 +156,14 @@ class WaveChecker:
             seen.add(key)
             subject = f"{a['labels']['alertname']} {_where(a['labels'])}"
             ok = want == got
-            detail = f"routes: {', '.join(sorted(want)) or 'none (inhibited)' if a['status']['state'] == 'suppressed' else ', '.join(sorted(want)) or 'none'}; got: {', '.join(sorted(got)) or 'nothing'}"
+            routed = ", ".join(sorted(want)) or ("none (inhibited)" if a["status"]["state"] == "suppressed" else "none")
+            detail = f"routes: {routed}; got: {', '.join(sorted(got)) or 'nothing'}"
             self.report.add("receivers", subject, ok, detail)
 
     def _judge_inhibition(self, wave, snap) -> None:
         if not self.cfg.get("inhibit_rules"):
             return
-        active = [a["labels"] for a in snap["am"]]
+        active = [a["labels"] for a in snap.get("am_all", snap["am"])]
         for s in wave:
             mine = [a for a in snap["am"] if s.owns(a["labels"])]
             should = [a for a in mine if routes.inhibited(self.cfg, a["labels"], active)]
@@ -185,9 +188,8 @@ class WaveChecker:
             fired_at[tuple(sorted(a["labels"].items()))] = a["activeAt"]
         groups: dict = {}
         for fp, a in by_fp.items():
-            labels = a["labels"]
-            local = {k: v for k, v in labels.items()}
-            at = next((t for lbl, t in fired_at.items() if set(lbl) <= set(local.items())), None)
+            labels = a["labels"]   # Prometheus's labels plus the external ones
+            at = next((t for lbl, t in fired_at.items() if set(lbl) <= set(labels.items())), None)
             if at is None or not any(s.owns(labels) for s in wave):
                 continue
             for m in routes.walk(self.cfg["route"], labels):
@@ -216,5 +218,8 @@ def _where(labels: dict) -> str:
 
 
 def _ts(text: str) -> float:
-    from datetime import datetime
-    return datetime.fromisoformat(text.replace("Z", "+00:00")[:26] + "+00:00" if "." in text else text.replace("Z", "+00:00")).timestamp()
+    """RFC 3339 (Prometheus: nanoseconds, Alertmanager: milliseconds; UTC 'Z') -> unix seconds."""
+    from datetime import datetime, timezone
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", text)
+    base = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc).timestamp()
+    return base + (float("0." + m.group(2)) if m.group(2) else 0.0)
