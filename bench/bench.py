@@ -37,12 +37,18 @@ def fleet_spec(hosts: int, models: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+# As installed from a wheel: bytecode cached (some environments set PYTHONDONTWRITEBYTECODE,
+# which makes every run recompile aimon_gen's own modules).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(cmd: list[str], runs: int, cwd: Path) -> tuple[float, float]:
-    """Median wall seconds and max peak RSS (MiB) over `runs` runs of a whole process."""
+    """Median wall seconds and max peak RSS (MiB) over `runs` runs of a whole process (after one warm-up)."""
     walls, peaks = [], []
+    subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True)
     for _ in range(runs):
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         walls.append(time.perf_counter() - t0)
         peaks.append(usage.ru_maxrss / 1024)
