@@ -110,3 +110,26 @@ def test_verify_fails_when_a_fault_fires_nothing(tmp_path):
     # the other faults on the same spec still pass: the failure is this one
     assert any(line.startswith("fault fires") and "XID error" in line and "PASS" in line
                for line in proc.stdout.splitlines()), proc.stdout
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_mid_run_stops_everything(tmp_path, sig):
+    import signal
+
+    for name in ("prometheus", "alertmanager", "node_exporter"):
+        tool(name)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([CLI, "verify", str(ROOT / "specs" / "gpu-training.yaml")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:   # progress lines: interrupt once the stack runs
+            if "collecting" in line:
+                break
+        assert _processes_under(tmp_path), "the stack should be running now"
+        proc.send_signal(getattr(signal, sig))
+        assert proc.wait(60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not list(tmp_path.glob("aimon-gen-verify-*")) and not _processes_under(tmp_path)
