@@ -18,10 +18,9 @@ _HERE = Path(__file__).resolve().parent / "catalog"
 
 @cache
 def assumptions_file() -> dict:
-    import yaml
+    from .resources import read_yaml
 
-    with open(_HERE / "cardinality.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return read_yaml(_HERE / "cardinality.yaml")
 
 
 @dataclass

@@ -95,12 +95,11 @@ def _series(name: str, mtype: str) -> tuple[str, ...]:
 @cache
 def exporter_metrics(kind: str) -> dict[str, MetricInfo]:
     """name -> MetricInfo for one exporter kind (see KINDS)."""
-    import yaml
+    from ..resources import read_yaml
 
     if kind not in KINDS:
         raise KeyError(f"no metric catalog for exporter '{kind}' (known: {', '.join(KINDS)})")
-    with open(_HERE / f"{kind}.yaml", encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
+    doc = read_yaml(_HERE / f"{kind}.yaml")
     defaults = doc.get("defaults") or {}
     out: dict[str, MetricInfo] = {}
     for name, entry in doc["metrics"].items():

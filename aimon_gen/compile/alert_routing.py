@@ -105,10 +105,11 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
     kinds = {j.exporter: j.name for j in by_job.values()}
     external = {"cluster": spec.name, "environment": spec.environment, **spec.prometheus.external_labels}
     out = []
+    memo: dict = {}
     for r in rules:
         if "alert" not in r:
             continue
-        expr, recorded = _expand(r["expr"], records)
+        expr, recorded = _expand(r["expr"], records, memo=memo)
         static = {**external, **recorded, **{k: str(v) for k, v in (r.get("labels") or {}).items()},
                   "alertname": r["alert"]}
         keep = _kept_labels(r["expr"])
@@ -134,10 +135,12 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
     return out
 
 
-def _expand(expr: str, records: dict, depth: int = 0) -> tuple[str, dict]:
+def _expand(expr: str, records: dict, depth: int = 0, memo: dict | None = None) -> tuple[str, dict]:
     """The expression with the expressions of the recording rules it reads appended (only the
     rules its selectors pick, e.g. slo:burn_rate:ratio{slo="x"} picks x's), and the labels those
     recording rules set."""
+    if memo is not None and (expr, depth) in memo:
+        return memo[(expr, depth)]
     texts, labels = [expr], {}
     if depth > 5:
         return expr, labels
@@ -148,11 +151,14 @@ def _expand(expr: str, records: dict, depth: int = 0) -> tuple[str, dict]:
             own.update({k: str(v) for k, v in (r.get("labels") or {}).items()})
             if any(label in own and own[label] != value for label, value in want.items()):
                 continue
-            text, sub = _expand(r["expr"], records, depth + 1)
+            text, sub = _expand(r["expr"], records, depth + 1, memo)
             texts.append(text)
             labels.update(sub)
             labels.update({k: str(v) for k, v in (r.get("labels") or {}).items()})
-    return " ".join(texts), labels
+    result = " ".join(texts), labels
+    if memo is not None:
+        memo[(expr, depth)] = result
+    return result
 
 
 def _kept_labels(expr: str) -> set[str] | None:
