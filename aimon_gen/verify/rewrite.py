@@ -103,8 +103,9 @@ def prometheus(doc: dict, targets_of, place, alertmanager: str) -> dict:
 
 def _scrape(sc: dict, targets: list, place) -> dict:
     job = sc["job_name"]
-    new = {k: v for k, v in sc.items() if k not in (
-        "static_configs", "file_sd_configs", "scrape_interval", "scrape_timeout", "scheme", "tls_config",
+    # Discovery (file, Kubernetes ...) is replaced by the simulators' static targets.
+    new = {k: v for k, v in sc.items() if not k.endswith("_sd_configs") and k not in (
+        "static_configs", "scrape_interval", "scrape_timeout", "scheme", "tls_config",
         "basic_auth", "authorization", "bearer_token_file", "oauth2")}
     new["static_configs"] = [
         {"targets": [place(job, address, labels)],

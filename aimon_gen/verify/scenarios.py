@@ -104,7 +104,7 @@ def plan(spec) -> list[Scenario]:
         out.append(_make("node_down", h, host_scope(h), on_host(h)))
 
     by_kind: dict[str, list] = {}
-    for m in spec.models:
+    for m in (m for m in spec.models if m.targets):   # Kubernetes-discovered ones are not simulated
         by_kind.setdefault(m.server, []).append(m)
     for kind, models in by_kind.items():
         lat = next((m for m in models if m.slo and m.slo.latency), models[0])
@@ -119,7 +119,7 @@ def plan(spec) -> list[Scenario]:
                 s.expect.append(SLO_BURN)
             s.expect = s.expect or ["error|fail|abort"]   # a fault must fire something
             out.append(s)
-    for p in spec.pipelines[:1]:
+    for p in [p for p in spec.pipelines if p.targets][:1]:
         s = _make("pipeline_stale", p.name, {"pipeline": p.name}, frozenset({("pipeline", p.name)}), job=JOB_PIPELINE)
         s.slo_prefix = f"{p.name}-"
         if p.slo:
