@@ -100,7 +100,7 @@ def test_alertmanager_rewrite_sends_every_notifying_receiver_to_the_sink(example
     out = rewrite.alertmanager(src, "http://127.0.0.1:1")
     assert [r["name"] for r in out["receivers"]] == [r["name"] for r in src["receivers"]]
     for r in out["receivers"]:
-        assert r["webhook_configs"] == [{"url": f"http://127.0.0.1:1/{r['name']}", "send_resolved": False}]
+        assert r["webhook_configs"] == [{"url": f"http://127.0.0.1:1/{r['name']}", "send_resolved": True}]
     assert out["route"]["group_wait"] == rewrite.GROUP_WAIT and out["inhibit_rules"] == src.get("inhibit_rules")
     assert "time_intervals" not in out and out["global"].keys() <= {"resolve_timeout"}
 

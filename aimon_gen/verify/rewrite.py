@@ -9,7 +9,7 @@
   subquery steps (at most a quarter of their range) and `offset`s likewise, `for:` -> for/TIME_SCALE capped at FOR_MAX.
   Thresholds are untouched: faults push values past them.
 - alertmanager.yml: every receiver that notifies anyone -> one webhook to the local sink
-  at /<receiver>; group_wait/group_interval shortened, repeat_interval long (one
+  at /<receiver> (send_resolved as the receiver had it); group_wait/group_interval shortened, repeat_interval long (one
   notification per group during a run); maintenance windows dropped (verify checks
   routing, not the calendar); routes, matchers, grouping and inhibition unchanged.
 """
@@ -161,7 +161,10 @@ def notifies(receiver: dict) -> bool:
 def _receiver(r: dict, sink_url: str) -> dict:
     if not notifies(r):
         return {"name": r["name"]}
-    return {"name": r["name"], "webhook_configs": [{"url": f"{sink_url}/{r['name']}", "send_resolved": False}]}
+    # Resolved notifications as in production (they also let Alertmanager notify a re-fired alert);
+    # the checks count firing alerts only.
+    resolved = any(c.get("send_resolved", True) for k, v in r.items() if k.endswith("_configs") for c in v or [])
+    return {"name": r["name"], "webhook_configs": [{"url": f"{sink_url}/{r['name']}", "send_resolved": resolved}]}
 
 
 def _route_timers(route: dict, root: bool = False) -> None:

@@ -51,6 +51,9 @@ class WaveChecker:
     def __init__(self, prom, am, sink, fleet, am_cfg, kinds, report, timeout, log):
         self.prom, self.am, self.sink, self.fleet, self.cfg = prom, am, sink, fleet, am_cfg
         self.kinds, self.report, self.timeout, self.log = kinds, report, timeout, log
+        # Label sets of alerts judged in earlier waves: one that flaps back (a window still
+        # draining on a busy machine) belongs to its own wave, not to the next one.
+        self.seen: set[frozenset] = set()
 
     def run(self, wave, before_clear=None) -> None:
         start = time.time()
@@ -64,13 +67,16 @@ class WaveChecker:
             for s in wave:
                 self.fleet.apply(s, False)
         self._judge(wave, snap)
+        self.seen |= {frozenset(a["labels"].items()) for a in snap["fired"]}
 
     def _snapshot(self, start: float) -> dict:
-        fired = [a for a in self.prom.alerts() if a["state"] == "firing" and _ts(a["activeAt"]) >= start - 1]
-        am = self.am.alerts()
+        fired = [a for a in self.prom.alerts() if a["state"] == "firing" and _ts(a["activeAt"]) >= start - 1
+                 and frozenset(a["labels"].items()) not in self.seen]
+        self.am_all = self.am.alerts()   # every active alert may inhibit
+        am = [a for a in self.am_all if not any(s <= frozenset(a["labels"].items()) for s in self.seen)]
         # Alertmanager's startsAt is when Prometheus fired it: older alerts belong to earlier waves.
         new = [a for a in am if _ts(a["startsAt"]) >= start - 1]
-        return {"fired": fired, "am": new, "am_all": am, "deliveries": self.sink.since(start)}
+        return {"fired": fired, "am": new, "am_all": self.am_all, "deliveries": self.sink.since(start)}
 
     def _done(self, wave, snap) -> bool:
         for s in wave:
@@ -81,7 +87,7 @@ class WaveChecker:
 
     def _wait(self, wave, start):
         deadline = time.monotonic() + self.timeout
-        snap = {"fired": [], "am": [], "deliveries": []}
+        snap = {"fired": [], "am": [], "am_all": [], "deliveries": []}
         while True:
             try:
                 snap = self._snapshot(start)
@@ -93,9 +99,12 @@ class WaveChecker:
             if self._done(wave, snap):
                 time.sleep(SETTLE)   # alerts that come later than the expected ones still count
                 try:
-                    return self._snapshot(start)
+                    later = self._snapshot(start)
                 except OSError:
                     return snap
+                if self._done(wave, later):
+                    return later
+                continue   # a late alert's notification is still on its way: wait for it too
             if time.monotonic() > deadline:
                 self.log("  timed out waiting for the expected alerts")
                 return snap
@@ -163,7 +172,7 @@ class WaveChecker:
     def _judge_inhibition(self, wave, snap) -> None:
         if not self.cfg.get("inhibit_rules"):
             return
-        active = [a["labels"] for a in snap.get("am_all", snap["am"])]
+        active = [a["labels"] for a in snap["am_all"]]
         for s in wave:
             mine = [a for a in snap["am"] if s.owns(a["labels"])]
             should = [a for a in mine if routes.inhibited(self.cfg, a["labels"], active)]
