@@ -14,6 +14,12 @@
    increase() - the way slo-guard writes them), both evaluated every 15s. The figure is
    prometheus_rule_group_last_duration_seconds summed per rule file, averaged over samples.
 
+Measured on the 2-core build machine (2026-11-28, Prometheus 2.42, 1,000 models exported):
+100 SLOs -> 100 groups, 3,300 rules (2,800 recording, 500 alerts); compile 1.2 s without tools,
+full build 25.6 s of which `promtool test rules tests/slo.test.yml` 22.3 s. Evaluation, sum of
+the groups' last durations per 15s cycle (median of 8): 1d history 2.04 s generated vs 3.35 s
+inline; 20 SLOs with 2d history 1.28 s vs 3.30 s. The same 50 page alerts fire in both.
+
 Raw-series cost grows with the samples in each window (a 3d window at 15s scrapes is
 17,280 samples per series per evaluation); the generated long windows read at most 360
 recorded points whatever the history, so the gap widens with history beyond --history.
