@@ -7,7 +7,7 @@ this module equal to them. Only `prometheus_client` is needed, no web framework:
 
     from aimon_gen.instrument import ModelMetrics, serve
     metrics = ModelMetrics()
-    with metrics.time_request():          # counts the request, times it, counts a failure
+    with metrics.time_request():          # counts and times the request; an exception is status="error"
         predict(x)
     metrics.set_accuracy(0.94)
     serve(8000)                           # or mount metrics.registry in your own app
@@ -31,41 +31,41 @@ def _registry(registry):
     return registry if registry is not None else CollectorRegistry()
 
 
-class ModelMetrics:
-    """ml_inference_requests_total, ml_inference_errors_total{reason},
-    ml_inference_latency_seconds (histogram), ml_model_accuracy."""
+# The only values of ml_inference_requests_total's `status` label.
+SUCCESS, ERROR = "success", "error"
 
-    def __init__(self, registry=None, error_reasons: tuple[str, ...] = ("error",)):
+
+class ModelMetrics:
+    """ml_inference_requests_total{status="success"|"error"}, ml_inference_latency_seconds
+    (histogram), ml_model_accuracy."""
+
+    def __init__(self, registry=None):
         from prometheus_client import Counter, Gauge, Histogram
 
         self.registry = _registry(registry)
         # prometheus_client adds `_total` to counters itself.
-        self.requests = Counter("ml_inference_requests", "Inference requests served, successful or not.",
-                                registry=self.registry)
-        self.errors = Counter("ml_inference_errors", "Inference requests that failed (a subset of "
-                              "ml_inference_requests_total).", ["reason"], registry=self.registry)
+        self.requests = Counter("ml_inference_requests", 'Inference requests served, by outcome: '
+                                'status="success" or status="error".', ["status"], registry=self.registry)
         self.latency = Histogram("ml_inference_latency_seconds", "Time to serve one inference request.",
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
         self.accuracy = Gauge("ml_model_accuracy", "The model's latest measured accuracy (0-1).",
                               registry=self.registry)
-        for reason in error_reasons:  # present from the start, so error ratios are 0, not absent
-            self.errors.labels(reason=reason)
+        for status in (SUCCESS, ERROR):  # present from the start, so error ratios are 0, not absent
+            self.requests.labels(status=status)
 
-    def observe(self, seconds: float, error: str | None = None) -> None:
-        """One request that took `seconds`; `error` names the failure reason, None when it succeeded."""
-        self.requests.inc()
+    def observe(self, seconds: float, error: bool = False) -> None:
+        """One request that took `seconds`; `error=True` counts it as status="error"."""
+        self.requests.labels(status=ERROR if error else SUCCESS).inc()
         self.latency.observe(seconds)
-        if error is not None:
-            self.errors.labels(reason=error).inc()
 
     @contextmanager
-    def time_request(self, reason_of=lambda exc: type(exc).__name__):
-        """Time the block as one request; an exception counts as an error (reason: its class name)."""
+    def time_request(self):
+        """Time the block as one request; an exception counts it as status="error" and is re-raised."""
         start = time.perf_counter()
         try:
             yield
-        except BaseException as exc:
-            self.observe(time.perf_counter() - start, reason_of(exc))
+        except BaseException:
+            self.observe(time.perf_counter() - start, error=True)
             raise
         self.observe(time.perf_counter() - start)
 

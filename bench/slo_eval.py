@@ -79,17 +79,16 @@ def exporter(models: int, t0: float, port: int):
     class Synthetic:
         def collect(self):
             now = time.time() - t0
-            req = CounterMetricFamily("ml_inference_requests", "requests", labels=["model"])
-            err = CounterMetricFamily("ml_inference_errors", "errors", labels=["model"])
+            req = CounterMetricFamily("ml_inference_requests", "requests", labels=["model", "status"])
             lat = HistogramMetricFamily("ml_inference_latency_seconds", "latency", labels=["model"])
             for i in range(models):
                 c = counters(i, now)
                 name = f"m{i:04d}"
-                req.add_metric([name], c["requests"])
-                err.add_metric([name], c["errors"])
+                req.add_metric([name, "success"], c["requests"] - c["errors"])
+                req.add_metric([name, "error"], c["errors"])
                 lat.add_metric([name], [(repr(b), c[f"le={b}"]) for b in BUCKETS] + [("+Inf", c["requests"])],
                                sum_value=c["requests"] * 0.3)
-            yield from (req, err, lat)
+            yield from (req, lat)
 
     REGISTRY.register(Synthetic())
     start_http_server(port, addr="127.0.0.1")
@@ -131,11 +130,11 @@ def backfill(data: Path, defs, rules_doc, job_labels: str, history: int, t_end: 
         for t in steps:
             c = counters(i, t - start)
             lab = f'{job_labels},model="{name}"'
-            lines.append(f'ml_inference_requests_total{{{lab}}} {c["requests"]} {t:.3f}')
-            lines.append(f'ml_inference_errors_total{{{lab}}} {c["errors"]} {t:.3f}')
+            lines.append(f'ml_inference_requests_total{{{lab},status="success"}} {c["requests"] - c["errors"]} {t:.3f}')
+            lines.append(f'ml_inference_requests_total{{{lab},status="error"}} {c["errors"]} {t:.3f}')
             lines.append(f'ml_inference_latency_seconds_bucket{{{lab},le="0.5"}} {c["le=0.5"]} {t:.3f}')
             lines.append(f'ml_inference_latency_seconds_count{{{lab}}} {c["requests"]} {t:.3f}')
-            samples += 4
+            samples += 5
     # The tiles the long windows read (5m, 30m, 2h) at their steady values.
     by_metric: dict[str, list[str]] = {}
     for group in rules_doc["groups"]:

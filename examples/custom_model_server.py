@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aimon_gen.instrument import ModelMetrics, serve
 
-metrics = ModelMetrics(error_reasons=("bad_input", "internal"))
+metrics = ModelMetrics()
 
 
 class BadInput(Exception):
@@ -38,12 +38,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 - http.server API
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
-            with metrics.time_request(reason_of=lambda e: "bad_input" if isinstance(e, (BadInput, ValueError))
-                                      else "internal"):
+            with metrics.time_request():      # a failure, bad input included, is status="error"
                 score = predict(json.loads(body or b"{}").get("x") or [])
         except (BadInput, ValueError) as exc:
             return self._reply(400, {"error": str(exc)})
-        except Exception as exc:  # noqa: BLE001 - counted as an internal error above
+        except Exception as exc:  # noqa: BLE001 - counted as status="error" above
             return self._reply(500, {"error": str(exc)})
         self._reply(200, {"score": score})
 

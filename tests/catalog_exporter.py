@@ -15,12 +15,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aimon_gen.catalog import exporter_metrics
 from aimon_gen.plan import assumptions_file
+from aimon_gen.verify.values import LABEL_VALUES
+
+# Labels whose values queries match on (ml_inference_requests_total{status="error"}): served by name.
+_NAMED = ("status",)
 
 
 def _values(kind: str, label: str, gpus: int) -> list[str]:
     stated = assumptions_file()["label_values"].get(kind, {}).get(label, 1)
     count = gpus if stated == "gpus" else int(assumptions_file()["assumptions"].get(stated, stated))
-    return [str(i) for i in range(count)]
+    names = LABEL_VALUES[label] if label in _NAMED else ()
+    return [names[i] if i < len(names) else str(i) for i in range(count)]
 
 
 def _braces(labels: str) -> str:

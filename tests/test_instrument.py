@@ -49,11 +49,20 @@ def _assert_contract(registry, kind: str, text_must_have=()):
 def test_model_metrics_are_the_catalog_contract():
     m = ModelMetrics()
     m.observe(0.03)
-    m.observe(0.7, "timeout")
+    m.observe(0.7, error=True)
+    m.observe(0.04)
     m.set_accuracy(0.9)
-    _assert_contract(m.registry, "custom", ['ml_inference_errors_total{reason="timeout"} 1.0',
-                                            "ml_inference_requests_total 2.0", "ml_model_accuracy 0.9",
-                                            'ml_inference_latency_seconds_bucket{le="0.05"} 1.0'])
+    _assert_contract(m.registry, "custom", ['ml_inference_requests_total{status="error"} 1.0',
+                                            'ml_inference_requests_total{status="success"} 2.0',
+                                            "ml_model_accuracy 0.9",
+                                            'ml_inference_latency_seconds_bucket{le="0.05"} 2.0'])
+
+
+def test_status_takes_exactly_success_and_error_from_the_start():
+    """Both values exist at 0 before any request, so an error ratio reads 0, not nothing."""
+    fams, _ = _families(ModelMetrics().registry)
+    samples = [s for s in fams["ml_inference_requests"].samples if s.name == "ml_inference_requests_total"]
+    assert sorted((s.labels["status"], s.value) for s in samples) == [("error", 0.0), ("success", 0.0)]
 
 
 def test_time_request_counts_an_exception_as_an_error():
@@ -64,7 +73,8 @@ def test_time_request_counts_an_exception_as_an_error():
     except KeyError:
         pass
     _, text = _families(m.registry)
-    assert 'ml_inference_errors_total{reason="KeyError"} 1.0' in text and "ml_inference_requests_total 1.0" in text
+    assert 'ml_inference_requests_total{status="error"} 1.0' in text
+    assert 'ml_inference_requests_total{status="success"} 0.0' in text
 
 
 def test_pipeline_metrics_are_the_catalog_contract():
@@ -109,8 +119,8 @@ def test_example_server_serves_predictions_and_the_contract():
         except urllib.error.HTTPError as exc:
             assert exc.code == 400
         text = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5).read().decode()
-        assert "ml_inference_requests_total 2.0" in text
-        assert 'ml_inference_errors_total{reason="bad_input"} 1.0' in text
+        assert 'ml_inference_requests_total{status="success"} 1.0' in text
+        assert 'ml_inference_requests_total{status="error"} 1.0' in text
         assert "ml_model_accuracy 0.93" in text
     finally:
         proc.terminate()

@@ -143,7 +143,7 @@ class InstrumentedModel(Target):
             self.carry -= 1
             self.count += 1
             failed = errors_every and self.count % errors_every == 0
-            self.metrics.observe(latency, "internal" if failed else None)
+            self.metrics.observe(latency, error=bool(failed))
         return generate_latest(self.metrics.registry)
 
 

@@ -22,6 +22,7 @@ LABEL_VALUES = {
     "reason": ("BACKEND", "REJECTED"),
     "err": ("validation", "generation"),
     "stage": ("extract", "transform", "load"),
+    "status": ("success", "error"),          # ml_inference_requests_total (the custom contract)
     "api": ("GetObject", "PutObject"),
     "drive": ("/data1",),
     "ceph_daemon": ("osd.0", "osd.1"),
@@ -168,6 +169,10 @@ def rate(target, name: str, labels: dict, device: int) -> float:
         return REQUESTS_PER_S / 2 if failing and first else 0.0
     if name in ("nv_inference_request_success", "tgi_request_success") and failing:
         return REQUESTS_PER_S / 2
+    if name == "ml_inference_requests_total":   # status="error" are the failures
+        if labels.get("status") == "error":
+            return REQUESTS_PER_S / 2 if failing else 0.0
+        return REQUESTS_PER_S / 2 if failing else REQUESTS_PER_S
     if name == "vllm:request_success_total":
         reason = labels.get("finished_reason")
         if reason == "abort":
