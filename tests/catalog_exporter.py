@@ -17,8 +17,8 @@ from aimon_gen.catalog import exporter_metrics
 from aimon_gen.plan import assumptions_file
 from aimon_gen.verify.values import LABEL_VALUES
 
-# Labels whose values queries match on (ml_inference_requests_total{status="error"}): served by name.
-_NAMED = ("status",)
+# Labels whose values queries match on (status="error", finished_reason="abort"): served by name.
+_NAMED = ("status", "finished_reason")
 
 
 def _values(kind: str, label: str, gpus: int) -> list[str]:
