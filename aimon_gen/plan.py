@@ -167,7 +167,7 @@ def report(plan: Plan, spec) -> tuple[str, list[str]]:
         lines.append(f"disk for {p.retention.time} retention: {_size(plan.disk_bytes)} "
                      f"(at {plan.bytes_per_sample} bytes per sample, scrape interval {p.scrape_interval})")
     if plan.shards > 1:
-        lines.append(f"per shard (hashmod of each target's address): "
+        lines.append("per shard (hashmod of each target's address): "
                      + ", ".join(f"{i}: {n:,}" for i, n in enumerate(plan.per_shard)))
     a = plan.assumptions
     lines.append(f"assumptions: {a['host_cpus']} CPUs per host, {a['pods_per_selector']} pods per Kubernetes "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import subprocess
 import time
 import urllib.request
@@ -23,7 +22,8 @@ from aimon_gen.errors import CheckFailed
 from aimon_gen.output import write_tree
 from aimon_gen.spec import routing
 
-from conftest import EXAMPLE, tool
+from aimon_gen.verify.stack import free_port
+from conftest import EXAMPLE, stop, tool
 
 EVERY_CHANNEL = """\
 version: 1
@@ -166,12 +166,6 @@ def test_python_router_agrees_with_amtool(tmp_path, write_spec):
                 assert got == ",".join(routing.receivers(root, labels)), (spec_path, labels)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _post(url: str, body) -> None:
     req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
     urllib.request.urlopen(req, timeout=5).read()
@@ -187,7 +181,7 @@ def test_inhibitions_in_a_running_alertmanager(tmp_path, write_spec):
               and r["source_matchers"][0] != 'alertname="NodeDown"']
     assert levels, "the GPU rules have warning/critical levels under two names"
     high, critical = (levels[0][k][0].split('"')[1] for k in ("target_matchers", "source_matchers"))
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([binary, f"--config.file={stage / CONFIG}", f"--storage.path={tmp_path / 'data'}",
                              f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -243,8 +237,7 @@ def test_inhibitions_in_a_running_alertmanager(tmp_path, write_spec):
             time.sleep(0.05)
         assert xid == [["gpu-b1", "gpu-b2"], ["gpu-c1"]]
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 SLACK_ONLY = """\
@@ -283,7 +276,7 @@ def test_slack_notification_reads_the_url_file_and_says_what_broke(tmp_path, wri
     spec = _spec(write_spec, tmp_path, SLACK_ONLY)
     (tmp_path / "secrets" / "slack").write_text(f"http://127.0.0.1:{server.server_port}/hook\n")
     stage, _, _ = _staged(tmp_path, spec)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([binary, f"--config.file={stage / CONFIG}", f"--storage.path={tmp_path / 'data'}",
                              f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -307,8 +300,7 @@ def test_slack_notification_reads_the_url_file_and_says_what_broke(tmp_path, wri
         assert attachment["text"] == ("*GPU 0 on gpu-a1 runs hot* (warning)\n88 C (threshold 85)\n"
                                       "Runbook: https://runbooks.example.com/GPUTemperatureHigh\n")
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
         server.shutdown()
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL, ROOT, tool
+from aimon_gen.verify.stack import free_port
+from conftest import MINIMAL, ROOT, stop, tool
 
 PLAYBOOK = ROOT / "examples" / "ansible" / "playbook.yml"
 INVENTORY = ROOT / "examples" / "ansible" / "inventory.ini"
@@ -34,13 +35,6 @@ def _ansible_playbook() -> str:
     if os.environ.get("CI"):
         pytest.fail("ansible-playbook missing: ansible-core is in the test extras (./dev test installs it)")
     pytest.skip("ansible-core not installed")
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _play(tmp_path: Path, spec: Path, *extra: str, prom_port: int = 9, am_port: int = 9):
@@ -113,7 +107,7 @@ def test_deploy_and_reload_a_running_prometheus_and_alertmanager(tmp_path, write
     am_dir.mkdir()
     (prom_dir / "prometheus.yml").write_text("global: {scrape_interval: 1m}\n")
     (am_dir / "alertmanager.yml").write_text("route: {receiver: start}\nreceivers: [{name: start}]\n")
-    pp, ap = _free_port(), _free_port()
+    pp, ap = free_port(), free_port()
     procs = [
         _start([prometheus, f"--config.file={prom_dir / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'pdata'}",
                 f"--web.listen-address=127.0.0.1:{pp}", "--web.enable-lifecycle"], tmp_path / "prom.log"),
@@ -137,11 +131,5 @@ def test_deploy_and_reload_a_running_prometheus_and_alertmanager(tmp_path, write
         assert again.returncode == 0 and _recap(again.stdout)["changed"] == 0, again.stdout[-2000:]
         assert "RUNNING HANDLER" not in again.stdout
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(*procs)
         shutil.rmtree(tmp_path / "pdata", ignore_errors=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -22,16 +21,11 @@ import pytest
 from aimon_gen.build import generate
 
 from catalog_exporter import CatalogExporter
-from conftest import tool
+from aimon_gen.verify.stack import free_port
+from conftest import stop, tool
 
 _VAR = re.compile(r"\$\{?(\w+)\}?")
 _GRAFANA = {"__rate_interval": "15s", "__interval": "5s", "__range": "1h"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _query(port: int, expr: str) -> list:
@@ -70,7 +64,7 @@ def stack(tmp_path):
     procs, sims = [], {k: CatalogExporter(k, gpus=2) for k in ("dcgm_exporter", "vllm", "triton", "tgi", "custom",
                                                                  "pipeline", "s3")}
     try:
-        node_port, prom_port = _free_port(), _free_port()
+        node_port, prom_port = free_port(), free_port()
         procs.append(subprocess.Popen([node_exporter, f"--web.listen-address=127.0.0.1:{node_port}"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         files, bundle, _ = generate(_spec(tmp_path, node_port, sims))
@@ -84,9 +78,7 @@ def stack(tmp_path):
             cwd=out, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         yield prom_port, bundle, len(sims) + 1
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=10)
+        stop(*procs)
         for s in sims.values():
             s.close()
 

@@ -4,7 +4,6 @@ catalog (custom.yaml, pipeline.yaml), and the example server built on it works."
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from aimon_gen.catalog import exporter_metrics
 from aimon_gen.instrument import ModelMetrics, PipelineMetrics
 
+from aimon_gen.verify.stack import free_port
 from conftest import ROOT
 
 
@@ -93,14 +93,8 @@ def test_pipeline_metrics_are_the_catalog_contract():
                                               "data_pipeline_records_processed_total 120.0"])
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_example_server_serves_predictions_and_the_contract():
-    port, mport = _port(), _port()
+    port, mport = free_port(), free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "examples" / "custom_model_server.py"),
                              "--port", str(port), "--metrics-port", str(mport)])
     try:

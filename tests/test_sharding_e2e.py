@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,10 +26,10 @@ from aimon_gen.build import generate
 from aimon_gen.compile import sharding
 from aimon_gen.plan import estimate
 from aimon_gen.render import render
-from aimon_gen.spec.load import load_spec
 
 from catalog_exporter import CatalogExporter
-from conftest import tool
+from aimon_gen.verify.stack import free_port
+from conftest import stop, tool
 
 PACK = {"groups": [
     {"name": "e2e-per-target", "rules": [
@@ -40,12 +39,6 @@ PACK = {"groups": [
         {"record": "job:up:sum", "expr": "sum by (job) (up)"},
         {"record": "job:instance_up:count", "expr": "count by (job) (instance:up:max)"}]},
 ]}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str, timeout: float = 5) -> bytes:
@@ -77,14 +70,7 @@ def procs():
     started: list[subprocess.Popen] = []
     folder = Path(tempfile.mkdtemp(prefix="aimon-gen-e2e-"))
     yield started, folder
-    for p in started:
-        p.terminate()
-    for p in started:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    stop(*started)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -137,13 +123,13 @@ def test_two_shards_and_a_global_prometheus(procs):
     t0 = time.monotonic()
     started, folder = procs
     node_exporter = tool("node_exporter")
-    node_port = _free_port()
+    node_port = free_port()
     started.append(subprocess.Popen([node_exporter, f"--web.listen-address=127.0.0.1:{node_port}"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
     sims = [CatalogExporter("dcgm_exporter", gpus=2)] + [CatalogExporter("vllm") for _ in range(4)] + \
            [CatalogExporter("pipeline") for _ in range(3)]
     try:
-        shard_ports, global_port = [_free_port() for _ in range(2)], _free_port()
+        shard_ports, global_port = [free_port() for _ in range(2)], free_port()
         spec_path = _spec(folder, node_port, sims[0].port, [s.port for s in sims[1:5]], [s.port for s in sims[5:]],
                           shard_ports)
         _, bundle, loaded = generate(spec_path)

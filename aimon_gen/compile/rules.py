@@ -25,7 +25,7 @@ from ..errors import Problem, SpecInvalid, did_you_mean
 from ..promql import has_comparison, matcher, metric_names
 from ..thresholds import Threshold, resolve
 from .rulepacks import shipped_packs, user_packs
-from .templating import NeverFires, render
+from .templating import render
 
 SCOPE_LABEL = {"node_groups": "node_group", "models": "model", "pipelines": "pipeline", "storage": "storage"}
 
