@@ -65,18 +65,15 @@ def _steps():
     """Each step: (Context, bundle so far) -> {path: document}. Order matters."""
     # Imported here so that `aimon-gen --help` never pays for them.
     from .alertmanager import compile_alertmanager
-
-    from .slo import compile_slo
-
-    steps = []
-    from .rules import compile_rules
-
-    steps.append(compile_rules)         # first: alert/recording rules, their unit tests, dcgm-counters.csv
-    steps.append(compile_slo)           # after rules, before alertmanager (it routes SLO alerts too)
-    steps.append(compile_alertmanager)  # keep after the rules and SLO steps: it routes their alerts
     from .dashboards import compile_dashboards
     from .grafana_provisioning import compile_provisioning
+    from .rules import compile_rules
+    from .slo import compile_slo
 
-    steps.append(compile_dashboards)    # after rules and SLO: reads their recorded names from the bundle
-    steps.append(compile_provisioning)  # after dashboards: provisions them only when there are any
-    return steps
+    return [
+        compile_rules,         # alert/recording rules, their unit tests, dcgm-counters.csv
+        compile_slo,           # SLO recording rules, burn-rate alerts and tests
+        compile_alertmanager,  # routes the alerts of both steps above
+        compile_dashboards,    # reads the recorded names of the rules and SLO steps
+        compile_provisioning,  # provisions the dashboards, when there are any
+    ]
