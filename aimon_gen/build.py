@@ -1,4 +1,9 @@
-"""The pipeline, top to bottom: load -> validate -> compile -> render -> check -> write."""
+"""The pipeline, top to bottom: load -> validate -> compile -> render -> check -> write.
+
+A build whose inputs are all unchanged since the last one takes its files from the build
+cache (cache.py) and skips the steps in between; the heavy modules are imported only
+when the pipeline really runs.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import check, output
-from .compile import Context, compile_bundle
-from .errors import OutputConflict, Problem, SpecInvalid
-from .render import render_bundle
-from .spec.load import format_path, load_spec
+from . import cache, output
+from .errors import OutputConflict
 
 
 @dataclass
@@ -22,6 +24,7 @@ class BuildResult:
     timings: list = field(default_factory=list)
     diff: str = ""
     seconds: float = 0.0
+    cached: bool = False  # taken from the build cache: inputs unchanged since a build that passed
 
 
 def generate(spec_path: Path, formats: tuple = ()):
@@ -33,6 +36,11 @@ def generate(spec_path: Path, formats: tuple = ()):
 def _generate(spec_path: Path, formats: tuple):
     """(every rendered file, the ones the output formats select + manifest, bundle, loaded spec).
     The checks need every file staged, also when only the Kubernetes manifests are written."""
+    from .compile import Context, compile_bundle
+    from .errors import Problem, SpecInvalid
+    from .render import render_bundle
+    from .spec.load import format_path, load_spec
+
     loaded = load_spec(spec_path)
     ctx = Context(loaded.spec, str(spec_path), spec_path.resolve().parent, formats=tuple(formats))
     bundle = compile_bundle(ctx)
@@ -54,22 +62,43 @@ def _selected(rendered: dict, formats: tuple) -> dict:
 
 
 def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: bool = False,
-          formats: tuple = ()) -> BuildResult:
+          formats: tuple = (), use_cache: bool = True) -> BuildResult:
     t0 = time.perf_counter()
-    rendered, files, bundle, loaded = _generate(spec_path, formats)
-    result = BuildResult(files, loaded.warnings)
+    formats = tuple(formats)
+    hit = cache.lookup(spec_path, formats, need_checked=validate and not check_only) if use_cache else None
+    if hit:
+        result = BuildResult(hit.files, hit.warnings, cached=True)
+        staged = hit.files
+    else:
+        spec_bytes = _read(spec_path)
+        rendered, files, bundle, loaded = _generate(spec_path, formats)
+        result = BuildResult(files, loaded.warnings)
+        staged = {**rendered, **files}
     if check_only:
-        result.diff = output.diff(out_dir, files)
-        result.seconds = time.perf_counter() - t0
-        return result
-    clashes = output.conflicts(out_dir, files)
-    if clashes:
-        raise OutputConflict(out_dir, clashes)
-    with output.staging(out_dir) as stage:
-        output.write_tree(stage, {**rendered, **files})
-        if validate:
-            cmds = check.plan(stage, bundle, spec_path.name, loaded.spec.name)
-            result.timings = check.run(stage, cmds)
-        result.changed, result.removed = output.install(stage, out_dir, files)
+        result.diff = output.diff(out_dir, result.files)
+    else:
+        clashes = output.conflicts(out_dir, result.files)
+        if clashes:
+            raise OutputConflict(out_dir, clashes)
+        with output.staging(out_dir) as stage:
+            output.write_tree(stage, staged)
+            if validate and not hit:
+                from . import check
+
+                cmds = check.plan(stage, bundle, spec_path.name, loaded.spec.name)
+                result.timings = check.run(stage, cmds)
+            result.changed, result.removed = output.install(stage, out_dir, result.files)
+    if use_cache and not hit and spec_bytes is not None and _read(spec_path) == spec_bytes:
+        # Only what passed is remembered; a spec edited during the build is not.
+        folders = [spec_path.resolve().parent / f for f in loaded.spec.rules.packs]
+        cache.store(spec_path, formats, spec_bytes, folders, result.files, result.warnings,
+                    checked=validate and not check_only)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None  # the loader reports it

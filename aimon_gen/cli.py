@@ -54,6 +54,8 @@ def build(
     check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 with a diff when the output folder is stale.")] = False,
     no_validate: Annotated[bool, typer.Option("--no-validate", help="Skip promtool/amtool (not recommended).")] = False,
     timings: Annotated[bool, typer.Option("--timings", help="Print how long each external check took.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild and re-check even when no input changed "
+                                           "since the last build (see the README's build cache).")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print problems only.")] = False,
     format: Annotated[Optional[str], typer.Option(
         "--format", help="files | kubernetes | both (default: the spec's outputs.formats, else files). "
@@ -66,7 +68,7 @@ def build(
         _err(f"--format {format}: choose files, kubernetes or both")
         raise typer.Exit(2)
     result = _guard(lambda: run_build(spec, out, validate=not no_validate, check_only=check,
-                                      formats=BUILD_FORMATS.get(format, ())))
+                                      formats=BUILD_FORMATS.get(format, ()), use_cache=not no_cache))
     _print_warnings(result.warnings)
     if check:
         if result.diff:
@@ -79,11 +81,14 @@ def build(
     if no_validate:
         _err("warning: --no-validate: the output was not checked by promtool or amtool")
     if timings:
+        if result.cached:
+            print("  (build cache: no input changed since a build that passed; nothing compiled or re-checked)")
         for t in result.timings:
             print(f"  {t.seconds * 1000:7.0f} ms  {t.command.tool} {' '.join(t.command.args[:2])}  ({t.command.file})")
     if not quiet:
         what = f"{len(result.changed)} changed" + (f", {len(result.removed)} removed" if result.removed else "")
         checked = "" if no_validate else ", checked"
+        checked += " (cached)" if result.cached else ""
         print(f"built {out}/: {len(result.files)} files, {what}{checked} in {result.seconds:.2f}s")
 
 

@@ -49,6 +49,13 @@ def stop(*procs: subprocess.Popen) -> None:
             p.wait()
 
 
+@pytest.fixture(autouse=True)
+def _own_build_cache(tmp_path_factory, monkeypatch):
+    """Every test starts with an empty build cache of its own, also in the processes it starts,
+    so each build really compiles (and the golden test compares a fresh build)."""
+    monkeypatch.setenv("AIMON_GEN_CACHE_DIR", str(tmp_path_factory.mktemp("build-cache")))
+
+
 @pytest.fixture
 def write_spec(tmp_path):
     """write_spec(text) -> path of a spec file holding the dedented text."""
