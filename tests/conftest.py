@@ -66,6 +66,25 @@ def write_spec(tmp_path):
     return _write
 
 
+# A user rule pack (rules.packs) that passes every check, with its own test.
+USER_PACK = """
+groups:
+  - name: my-gpu
+    requires: dcgm_exporter
+    scope: node_groups
+    alerts:
+      - alert: MyGPUFrequencyLow
+        for: 10m
+        severity: info
+        expr: DCGM_FI_DEV_SM_CLOCK{<%= sel %>} < 500
+        summary: 'SM clock of GPU {{ $labels.gpu }} is low'
+        description: 'GPU {{ $labels.gpu }} runs at {{ printf "%.4g" $value }} MHz (threshold 500 MHz).'
+        test:
+          input:
+            - {metric: DCGM_FI_DEV_SM_CLOCK, labels: {gpu: "3"}, fire: "300", quiet: "500"}
+          value: 300
+"""
+
 MINIMAL = """
 version: 1
 name: test

@@ -16,28 +16,12 @@ from aimon_gen.build import build
 from aimon_gen.errors import SpecInvalid
 from aimon_gen.resources import data_dir
 
-from conftest import EXAMPLE, MINIMAL, ROOT, tool
+from conftest import EXAMPLE, MINIMAL, ROOT, USER_PACK, tool
 
 # A spec with a user rule pack folder (relative to the spec): its build warns while the folder is empty.
 PACKED = MINIMAL + "rules:\n  packs: [my-rules]\n"
 
-PACK = textwrap.dedent("""\
-    groups:
-      - name: my-gpu
-        requires: dcgm_exporter
-        scope: node_groups
-        alerts:
-          - alert: MyGPUFrequencyLow
-            for: 10m
-            severity: info
-            expr: DCGM_FI_DEV_SM_CLOCK{<%= sel %>} < 500
-            summary: 'SM clock of GPU {{ $labels.gpu }} is low'
-            description: 'GPU {{ $labels.gpu }} runs at {{ $value }} MHz.'
-            test:
-              input:
-                - {metric: DCGM_FI_DEV_SM_CLOCK, labels: {gpu: "3"}, fire: "300", quiet: "500"}
-              value: 300
-""")
+PACK = USER_PACK.lstrip("\n")
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -99,9 +83,9 @@ def test_user_rule_packs_are_inputs(tmp_path, write_spec):
     assert b"MyGPUFrequencyLow" in (tmp_path / "out" / "alert.rules.yml").read_bytes()
     assert build(spec, tmp_path / "out", validate=False).cached
 
-    (packs / "gpu.yaml").write_text(PACK.replace("< 500", "< 400"))  # an edited file
+    (packs / "gpu.yaml").write_text(PACK.replace("< 500", "< 450"))  # an edited file
     edited = build(spec, tmp_path / "out", validate=False)
-    assert not edited.cached and b"< 400" in (tmp_path / "out" / "alert.rules.yml").read_bytes()
+    assert not edited.cached and b"< 450" in (tmp_path / "out" / "alert.rules.yml").read_bytes()
 
 
 def test_aimon_gens_own_files_are_inputs(tmp_path):

@@ -11,6 +11,7 @@ from aimon_gen.build import generate
 from aimon_gen.compile.unittests import expand, go_float
 from aimon_gen.errors import SpecInvalid
 from aimon_gen.promql import has_comparison, metric_names, quote, regex_alternatives
+from conftest import USER_PACK
 from test_rules_promtool import ALL_KINDS, assert_rules_and_tests_pass
 
 promql_parser = pytest.importorskip("promql_parser")
@@ -24,23 +25,7 @@ rules:
   packs: [packs]
 """
 
-GOOD_PACK = """
-groups:
-  - name: my-gpu
-    requires: dcgm_exporter
-    scope: node_groups
-    alerts:
-      - alert: MyGPUFrequencyLow
-        for: 10m
-        severity: info
-        expr: DCGM_FI_DEV_SM_CLOCK{<%= sel %>} < 500
-        summary: 'SM clock of GPU {{ $labels.gpu }} is low'
-        description: 'GPU {{ $labels.gpu }} runs at {{ printf "%.4g" $value }} MHz (threshold 500 MHz).'
-        test:
-          input:
-            - {metric: DCGM_FI_DEV_SM_CLOCK, labels: {gpu: "3"}, fire: "300", quiet: "500"}
-          value: 300
-"""
+GOOD_PACK = USER_PACK
 
 
 def with_pack(tmp_path, pack: str):
