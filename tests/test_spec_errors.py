@@ -52,6 +52,9 @@ CASES = [
      ["7:35: exporters.node_exporter.port: Input should be greater than or equal to 1, got 0"]),
     ("duplicate yaml key", BASE + "name: again\n",
      ["7:1: name: duplicate key 'name' (first given on line 2)"]),
+    ("duplicate yaml key and duplicate name, one round", BASE + "  - {name: h100-train, hosts: [gpu-b1]}\nname: again\n",
+     ["8:1: name: duplicate key 'name' (first given on line 2)",
+      "7:12: node_groups[1].name: duplicate name 'h100-train' (also node_groups[0])"]),
     ("duplicate node group name", BASE + "  - {name: h100-train, hosts: [gpu-b1]}\n",
      ["7:12: node_groups[1].name: duplicate name 'h100-train' (also node_groups[0])"]),
     ("same host in two groups", BASE + "  - {name: other, hosts: [gpu-a1.internal]}\n",
@@ -131,3 +134,65 @@ def test_failed_build_leaves_output_untouched(tmp_path):
     assert CliRunner().invoke(app, ["build", str(spec), "-o", str(out)]).exit_code == 1
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
+
+
+def _problems(tmp_path, text: str) -> list[str]:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    result = CliRunner().invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = [line.removeprefix(f"{spec}:") for line in result.stderr.splitlines() if line.startswith(str(spec))]
+    assert f"{len(lines)} problem" in result.stderr
+    return lines
+
+
+def test_schema_errors_and_cross_checks_in_one_round(tmp_path):
+    """The cross-checks run on the spec without the entries the schema rejected, and name
+    places as the user's spec has them (indices after a left-out entry are not shifted)."""
+    text = BASE + """\
+  - name: broken
+    hosts: [gpu-b1.internal]
+    labls: {team: x}
+  - name: cpu
+    hosts: [cpu-1.internal]
+    labels: {job: etl}
+  - name: h100-train
+    hosts: [gpu-a1.internal]
+models:
+  - {name: m, server: vllmm, targets: ["infer-1:8000"]}
+  - {name: n, server: vllm, targets: ["infer-2:8000"], thresholds: {vllm_error_ratio_hgh: {value: 1}}}
+prometheus: {scrape_interval: 15s, scrape_timeout: 30s}
+bogus: 1
+"""
+    assert _problems(tmp_path, text) == [
+        "9:5: node_groups[1].labls: unknown field 'labls' (did you mean 'labels'?)",
+        "12:14: node_groups[2].labels.job: label 'job' is set by aimon-gen's label scheme "
+        "(choose another name, e.g. team or pool)",
+        "13:11: node_groups[3].name: duplicate name 'h100-train' (also node_groups[0]) "
+        "(names must be unique within node_groups)",
+        "14:12: node_groups[3].hosts: job 'node_exporter' would scrape instance 'gpu-a1.internal' twice "
+        "(also from node_groups[0].hosts) (each host or endpoint belongs to one entry)",
+        "16:23: models[0].server: 'vllmm' is not allowed; choose one of: vllm, triton, tgi, custom "
+        "(did you mean 'vllm'?)",
+        "17:69: models[1].thresholds.vllm_error_ratio_hgh: unknown threshold 'vllm_error_ratio_hgh' "
+        "(did you mean 'vllm_error_ratio_high'?)",
+        "18:52: prometheus.scrape_timeout: scrape_timeout 30s is longer than scrape_interval 15s "
+        "(Prometheus refuses this; make it at most the interval)",
+        "19:1: bogus: unknown field 'bogus' (allowed: version, name, environment, prometheus, exporters, "
+        "node_groups, models, pipelines, storage, slos, slo_alerting, thresholds, rules, alerting, grafana, outputs)",
+    ]
+
+
+def test_no_cross_check_finding_that_follows_from_a_rejected_entry(tmp_path):
+    """A receiver with a typo is left out of the cross-checks; the route that names it must not
+    be reported as naming an unknown receiver (that would be the same mistake twice)."""
+    text = BASE + """\
+alerting:
+  default_receiver: oncall
+  receivers:
+    - {name: oncall, webhok: {url: "http://hooks.internal/a"}}
+  routes:
+    - {match: {severity: critical}, receiver: oncall}
+"""
+    assert _problems(tmp_path, text) == [
+        "10:22: alerting.receivers[0].webhok: unknown field 'webhok' (did you mean 'webhook'?)"]

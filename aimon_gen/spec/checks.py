@@ -16,6 +16,9 @@ class Finding:
     hint: str = ""
     warning: bool = False
     at_key: bool = False
+    # Another place the message names as `{also}`: the loader writes it as the user's spec has
+    # it (the checks may have run on the spec without its invalid entries, where indices shift).
+    also: tuple = ()
 
 
 RESERVED_LABELS = {"job", "instance", "host", "node_group", "gpu_model", "model", "pipeline", "storage",
@@ -27,8 +30,8 @@ def unique_names(spec) -> Iterable[Finding]:
         seen: dict[str, int] = {}
         for i, item in enumerate(getattr(spec, kind)):
             if item.name in seen:
-                yield Finding((kind, i, "name"), f"duplicate name '{item.name}' (also {kind}[{seen[item.name]}])",
-                              f"names must be unique within {kind}")
+                yield Finding((kind, i, "name"), f"duplicate name '{item.name}' (also {{also}})",
+                              f"names must be unique within {kind}", also=(kind, seen[item.name]))
             seen.setdefault(item.name, i)
     seen = {}
     for i, rw in enumerate(spec.prometheus.remote_write):
@@ -64,15 +67,10 @@ def target_collisions(spec) -> Iterable[Finding]:
                 if instance in seen:
                     first = seen[instance]
                     yield Finding(group.source + (i,) if group.source[-1] != "hosts" else group.source,
-                                  f"job '{job.name}' would scrape instance '{instance}' twice "
-                                  f"(also from {_fmt(first)})", "each host or endpoint belongs to one entry")
+                                  f"job '{job.name}' would scrape instance '{instance}' twice (also from {{also}})",
+                                  "each host or endpoint belongs to one entry", also=first)
                 else:
                     seen[instance] = group.source
-
-
-def _fmt(path: tuple) -> str:
-    from .load import format_path
-    return format_path(path)
 
 
 def intervals(spec) -> Iterable[Finding]:
@@ -99,9 +97,17 @@ def threshold_names(spec) -> Iterable[Finding]:
 
 CHECKS: list[Callable] = [unique_names, reserved_labels, target_collisions, intervals, threshold_names]
 
+# Top-level sections a check relates across their entries and fields. When the schema rejects
+# part of a spec, the checks still run on the rest (load.checks_without_invalid), except those
+# reading a section that lost something: their finding could follow from the loss (a route to
+# a receiver that was left out, a timeout measured against a default interval). Checks that
+# look at one entry at a time, or only for duplicates, cannot be misled by a missing entry.
+READS: dict[Callable, tuple[str, ...]] = {target_collisions: ("exporters",), intervals: ("prometheus",)}
 
-def run_checks(spec) -> list[Finding]:
-    return [f for check in CHECKS for f in check(spec)]
+
+def run_checks(spec, skip: frozenset = frozenset()) -> list[Finding]:
+    """Every check's findings; `skip`: top-level sections that lost something (see READS)."""
+    return [f for check in CHECKS if not skip & set(READS.get(check, ())) for f in check(spec)]
 
 
 def _alerting(spec) -> Iterable[Finding]:
@@ -110,6 +116,7 @@ def _alerting(spec) -> Iterable[Finding]:
 
 
 CHECKS.append(_alerting)
+READS[_alerting] = ("alerting",)
 
 
 def _outputs(spec) -> Iterable[Finding]:
@@ -118,6 +125,7 @@ def _outputs(spec) -> Iterable[Finding]:
 
 
 CHECKS.append(_outputs)
+READS[_outputs] = ("prometheus", "outputs")
 
 
 def _slo(spec) -> Iterable[Finding]:
@@ -126,3 +134,4 @@ def _slo(spec) -> Iterable[Finding]:
 
 
 CHECKS.append(_slo)
+READS[_slo] = ("slo_alerting",)
