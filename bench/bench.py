@@ -9,8 +9,8 @@ unless --validate, so the figures are aimon-gen's own time. Targets (issue 2): -
 
 "cold" builds pass --no-cache: load, compile, render every time. "cached" builds repeat a
 build whose inputs did not change (the pre-commit and CI case), served by the build cache
-(aimon_gen/cache.py); its entries live in the bench's own temporary folder. The last line,
-"import floor", is a process that only imports the libraries a cold build needs.
+(aimon_gen/cache.py); its entries live in the bench's own temporary folder. The two "import
+floor" lines are processes that only import the libraries --help and a cold build need.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ def main() -> None:
                           [str(CLI), "build", str(spec), "-o", str(tmp / f"o{hosts}"), *flags, "--no-cache"]))
         cases.append(("build 1000 hosts x 8 GPUs + 100 models, cached",
                       [str(CLI), "build", str(tmp / "fleet-1000.yaml"), "-o", str(tmp / "o1000"), *flags]))
+        cases.append(("import floor of --help (typer alone)", [sys.executable, "-c", "import typer"]))
         cases.append(("import floor (libraries of a cold build)", [sys.executable, "-c", FLOOR]))
         print(f"{'case':<48} {'median wall':>12} {'peak RSS':>10}   ({args.runs} runs, "
               f"{'with' if args.validate else 'without'} promtool/amtool)")
