@@ -22,7 +22,9 @@ from ..spec import routing
 
 _IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _REF = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?")
-_MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*\"((?:[^\"\\]|\\.)*)\"")
+# Starts only at a name's first character, and never gives characters back: scanning the long
+# expanded expressions, the plain form retried every suffix of every metric name (5x slower).
+_MATCHER = re.compile(r"(?<![a-zA-Z0-9_])([a-zA-Z_][a-zA-Z0-9_]*+)\s*+(=~|!~|!=|=)\s*\"((?:[^\"\\]|\\.)*)\"")
 _BY = re.compile(r"\b(by|without|group_left|group_right|on|ignoring)\s*\(([^)]*)\)")
 # Labels every alert has: its name, and what Prometheus adds on the way to Alertmanager.
 _ALWAYS = {"alertname"}
