@@ -203,6 +203,19 @@ def test_default_only_alerts_are_warned_about_once_each(write_spec):
     assert not ctx.errors
 
 
+def test_one_warning_per_owner_without_a_route(write_spec):
+    """A node group with no route is one problem, however many of its alerts it affects."""
+    ctx = Context(load(write_spec, BASE).spec, "spec.yaml", None)
+    gpu_alerts = [dict(GPU_HOT, alert=f"GPUAlert{i}") for i in range(5)]
+    analyse(ctx, _bundle(*gpu_alerts, {"alert": "RuleFailures", "expr": "prometheus_rule_evaluation_failures_total > 0",
+                                        "labels": {"severity": "warning"}}))
+    assert [w.message for w in ctx.warnings] == [
+        "5 alerts of node_group=h100-train (GPUAlert0, GPUAlert1, GPUAlert2 and 2 more) reach only the default "
+        "receiver 'ops'",
+        "alert RuleFailures reaches only the default receiver 'ops'"]
+    assert "match: {team: ...}" in ctx.warnings[0].hint and "on job or severity" in ctx.warnings[1].hint
+
+
 def test_aggregation_that_drops_the_owner_label_is_caught(write_spec):
     ctx = Context(load(write_spec, BASE).spec, "spec.yaml", None)
     analyse(ctx, _bundle(dict(VLLM_QUEUE, expr="sum by (model) (vllm:num_requests_waiting) > 10")))

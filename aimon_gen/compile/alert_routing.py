@@ -67,17 +67,34 @@ def _default_only(ctx, al, instances: list[Instance]) -> None:
         if routing.match(root, inst.labels) == [root]:
             only_default.setdefault(inst.alert, {})[inst.scope] = True
             lost.setdefault(inst.alert, set()).update(inst.dropped & routed_on)
+    # One warning per owner without a route (a node group's 18 alerts are one problem), and
+    # one per alert whose aggregation drops the label the routes match on (its own fix).
+    by_owner: dict[tuple, list[str]] = {}
     for alert, scopes in only_default.items():
-        names = [s for s in scopes if s]
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        message = (f"alert {alert}{' (' + shown + ')' if shown else ''} reaches only the default receiver "
-                   f"'{al.default_receiver}'")
-        hint = "add a route for its owner, e.g. match: {team: ...}"
-        if lost[alert]:
-            labels = ", ".join(sorted(lost[alert]))
-            message += f": its rule's `by (...)` drops {labels}, which the routes match on"
-            hint = f"keep {labels} in that rule's by (...) clause, or also route on labels it keeps"
-        ctx.warn(("alerting", "default_receiver"), message, hint)
+        owners = tuple(s for s in scopes if s)
+        if not lost[alert]:
+            by_owner.setdefault(owners, []).append(alert)
+            continue
+        labels = ", ".join(sorted(lost[alert]))
+        ctx.warn(("alerting", "default_receiver"),
+                 f"alert {alert}{_owners(owners, ' (', ')')} reaches only the default receiver "
+                 f"'{al.default_receiver}': its rule's `by (...)` drops {labels}, which the routes match on",
+                 f"keep {labels} in that rule's by (...) clause, or also route on labels it keeps")
+    for owners, alerts in by_owner.items():
+        if len(alerts) == 1:
+            what = f"alert {alerts[0]}{_owners(owners, ' (', ')')} reaches"
+        else:
+            listed = ", ".join(alerts[:3]) + (f" and {len(alerts) - 3} more" if len(alerts) > 3 else "")
+            what = f"{len(alerts)} alerts{_owners(owners, ' of ', '')} ({listed}) reach"
+        ctx.warn(("alerting", "default_receiver"), f"{what} only the default receiver '{al.default_receiver}'",
+                 "add a route for its owner, e.g. match: {team: ...}" if owners else
+                 "add a route that matches them (e.g. on job or severity), or let the default receiver own them")
+
+
+def _owners(names: tuple, before: str, after: str) -> str:
+    if not names:
+        return ""
+    return before + ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "") + after
 
 
 def _rules(doc) -> list[dict]:
