@@ -12,9 +12,10 @@ costs the start-up of the CLI instead of pydantic, Jinja2 and the Grafana SDK (a
 - the user rule packs the spec names: each folder's *.yaml/*.yml names and contents;
 - for a checked build: the promtool and amtool binaries that passed these exact bytes.
 
-One entry per spec and output format (a changed spec replaces its entry), in
-$AIMON_GEN_CACHE_DIR, else $XDG_CACHE_HOME/aimon-gen, else ~/.cache/aimon-gen. Errors are
-never cached; a cache that cannot be read or written is skipped without a word.
+One entry per spec and output format (a changed spec replaces its entry), at most
+MAX_ENTRIES, in $AIMON_GEN_CACHE_DIR, else $XDG_CACHE_HOME/aimon-gen, else
+~/.cache/aimon-gen. Errors are never cached; a cache that cannot be read or written is
+skipped without a word.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from .errors import Problem
 FORMAT = 1
 _LIBRARIES = ("yaml", "jinja2", "pydantic", "pydantic_core", "grafana_foundation_sdk")
 _TOOLS = ("promtool", "amtool")
+# Entries kept; the least recently written go first (specs built once from temporary folders,
+# e.g. by Terraform or Ansible, would otherwise pile up).
+MAX_ENTRIES = 64
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -90,11 +94,18 @@ def store(spec_path: Path, formats: tuple, spec_bytes: bytes, pack_folders: list
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(marshal.dumps(doc))
         os.replace(tmp, target)  # readers see the old entry or the new one, never half
+        _trim(target.parent)
     except OSError:
         try:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+def _trim(where: Path) -> None:
+    entries = sorted(where.glob("*.build"), key=lambda p: p.stat().st_mtime_ns)
+    for old in entries[:-MAX_ENTRIES]:
+        old.unlink(missing_ok=True)
 
 
 def _slot(spec_path: Path, formats: tuple) -> Path:

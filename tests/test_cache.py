@@ -154,3 +154,13 @@ def test_cli_no_cache_and_the_cached_note(tmp_path, write_spec):
     assert second.returncode == 0 and "(cached)" in second.stdout
     forced = subprocess.run([*cmd, "--no-cache"], capture_output=True, text=True, cwd=ROOT)
     assert forced.returncode == 0 and "(cached)" not in forced.stdout
+
+
+def test_the_cache_keeps_the_most_recent_entries(tmp_path, monkeypatch, write_spec):
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 2)
+    specs = [write_spec(MINIMAL, name=f"spec{i}.yaml") for i in range(3)]
+    for i, spec in enumerate(specs):
+        build(spec, tmp_path / f"out{i}", validate=False)
+    assert len(list(cache.folder().iterdir())) == 2
+    assert cache.lookup(specs[0], (), need_checked=False) is None  # the oldest went
+    assert all(cache.lookup(s, (), need_checked=False) for s in specs[1:])
