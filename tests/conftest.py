@@ -49,6 +49,15 @@ def stop(*procs: subprocess.Popen) -> None:
             p.wait()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_build_cache_in_home(tmp_path_factory):
+    """Module fixtures build too: their cache goes to the session's temporary folder, not ~/.cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AIMON_GEN_CACHE_DIR", str(tmp_path_factory.mktemp("session-build-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(autouse=True)
 def _own_build_cache(tmp_path_factory, monkeypatch):
     """Every test starts with an empty build cache of its own, also in the processes it starts,
