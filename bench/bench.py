@@ -1,6 +1,6 @@
 """Speed and memory of the CLI as users run it: whole processes, wall time and peak RSS.
 
-    .venv/bin/python bench/bench.py [--runs 7] [--validate]
+    .venv/bin/python bench/bench.py [--runs 7] [--validate] [--instructions]
 
 Cases: `aimon-gen --help`, a build of specs/example.yaml, and builds of generated specs
 with 10, 100 and 1,000 hosts (8 GPUs each) and 100 models. Builds skip promtool/amtool
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -49,8 +50,20 @@ FLOOR = ("import typer, yaml, jinja2, pydantic.fields, pydantic.main, "
          "grafana_foundation_sdk.builders.dashboard, grafana_foundation_sdk.builders.timeseries")
 
 
-def measure(cmd: list[str], runs: int, cwd: Path) -> tuple[float, float]:
-    """Median wall seconds and max peak RSS (MiB) over `runs` runs of a whole process (after one warm-up)."""
+def instructions(cmd: list[str], cwd: Path) -> float:
+    """Millions of instructions the process runs (valgrind callgrind): the same count on a busy
+    or an idle machine, where wall time on a shared VM varies by 50% from hour to hour."""
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                          cwd=cwd, env=ENV, capture_output=True, text=True)
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or not found:
+        raise SystemExit(f"failed under valgrind: {' '.join(map(str, cmd))}\n{proc.stderr[-2000:]}")
+    return int(found.group(1)) / 1e6
+
+
+def measure(cmd: list[str], runs: int, cwd: Path) -> tuple[float, float, float]:
+    """Median and fastest wall seconds, and max peak RSS (MiB), over `runs` runs of a whole
+    process (after one warm-up)."""
     walls, peaks = [], []
     subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True)
     for _ in range(runs):
@@ -62,13 +75,15 @@ def measure(cmd: list[str], runs: int, cwd: Path) -> tuple[float, float]:
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{proc.stderr.read().decode()}")
         proc.stderr.close()
-    return statistics.median(walls), max(peaks)
+    return statistics.median(walls), min(walls), max(peaks)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--validate", action="store_true", help="include promtool/amtool checks")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count instructions under valgrind (slow: about 30 s a case; aimon-gen's own process)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="aimon-bench-"))
     flags = [] if args.validate else ["--no-validate"]
@@ -88,11 +103,15 @@ def main() -> None:
                       [str(CLI), "build", str(tmp / "fleet-1000.yaml"), "-o", str(tmp / "o1000"), *flags]))
         cases.append(("import floor of --help (typer alone)", [sys.executable, "-c", "import typer"]))
         cases.append(("import floor (libraries of a cold build)", [sys.executable, "-c", FLOOR]))
-        print(f"{'case':<48} {'median wall':>12} {'peak RSS':>10}   ({args.runs} runs, "
+        print(f"{'case':<48} {'median':>8} {'fastest':>8} {'peak RSS':>9}"
+              f"{'  instructions' if args.instructions else ''}   ({args.runs} runs, "
               f"{'with' if args.validate else 'without'} promtool/amtool)")
         for name, cmd in cases:
-            wall, rss = measure(cmd, args.runs, tmp)
-            print(f"{name:<48} {wall * 1000:>9.0f} ms {rss:>7.0f} MiB")
+            median, fastest, rss = measure(cmd, args.runs, tmp)
+            line = f"{name:<48} {median * 1000:>5.0f} ms {fastest * 1000:>5.0f} ms {rss:>5.0f} MiB"
+            if args.instructions:
+                line += f" {instructions(cmd, tmp):>9,.0f} M"
+            print(line, flush=True)
         for hosts in (1000,):
             size = sum(p.stat().st_size for p in (tmp / f"o{hosts}").rglob("*") if p.is_file())
             print(f"output of the {hosts}-host spec: {size / 1024:.0f} KiB in "
