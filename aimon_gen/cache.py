@@ -3,12 +3,13 @@ of the last build without loading the spec model, compiling or rendering again.
 
 Pre-commit hooks and CI run `aimon-gen build --check` on specs that rarely change; a hit
 costs the start-up of the CLI instead of pydantic, Jinja2 and the Grafana SDK (about
-250 ms of imports alone). The inputs, all compared exactly before a hit is used:
+300 ms of imports alone on a 2-core VM; bench/bench.py measures it). The inputs, all compared exactly before a hit is used:
 - the spec's bytes, its path as named and as resolved, and the output formats;
 - aimon-gen itself: every file of the package and of the shipped `rules/` and
   `dashboards/` (path, size, mtime, as Python's own bytecode cache does);
 - the Python version and the libraries whose output lands in files (PyYAML, Jinja2,
-  pydantic, the Grafana SDK), by the size and mtime of their installed files;
+  pydantic, the Grafana SDK), by the path, size and mtime of each one's __init__ file
+  (installing another version rewrites it);
 - the user rule packs the spec names: each folder's *.yaml/*.yml names and contents;
 - for a checked build: the promtool and amtool binaries that passed these exact bytes.
 
