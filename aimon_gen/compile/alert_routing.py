@@ -84,17 +84,18 @@ def _default_only(ctx, al, instances: list[Instance]) -> None:
         if len(alerts) == 1:
             what = f"alert {alerts[0]}{_owners(owners, ' (', ')')} reaches"
         else:
-            listed = ", ".join(alerts[:3]) + (f" and {len(alerts) - 3} more" if len(alerts) > 3 else "")
-            what = f"{len(alerts)} alerts{_owners(owners, ' of ', '')} ({listed}) reach"
+            what = f"{len(alerts)} alerts{_owners(owners, ' of ', '')} ({_first_three(alerts)}) reach"
         ctx.warn(("alerting", "default_receiver"), f"{what} only the default receiver '{al.default_receiver}'",
                  "add a route for its owner, e.g. match: {team: ...}" if owners else
                  "add a route that matches them (e.g. on job or severity), or let the default receiver own them")
 
 
 def _owners(names: tuple, before: str, after: str) -> str:
-    if not names:
-        return ""
-    return before + ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "") + after
+    return before + _first_three(names) + after if names else ""
+
+
+def _first_three(names) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _rules(doc) -> list[dict]:
