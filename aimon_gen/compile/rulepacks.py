@@ -18,6 +18,7 @@ A pack file (shipped in `rules/`, or a user's in a folder named by `spec.rules.p
             description: ...
             labels: {}             # extra alert labels
             test: {...}            # inputs for the generated promtool unit test (unittests.py)
+            runbook: ...           # what it means and what to do; docs/alerts.md is made from it
 
 Templates use Jinja2 with `<%= expr %>`, `<% stmt %>` and `<%# comment %>`: none of these
 can occur in PromQL or in Go templates. The YAML is parsed FIRST; only then is each string
@@ -37,7 +38,7 @@ SCOPES = ("node_groups", "models", "pipelines", "storage", "none")
 GROUP_KEYS = {"name": str, "requires": str, "scope": str, "recording": list, "alerts": list}
 RECORD_KEYS = {"record": str, "expr": str, "labels": dict}
 ALERT_KEYS = {"alert": str, "expr": str, "threshold": str, "each": bool, "for": str, "severity": str,
-              "summary": str, "description": str, "labels": dict, "test": dict}
+              "summary": str, "description": str, "labels": dict, "test": dict, "runbook": str}
 TEST_KEYS = {"input": list, "value": (str, int, float), "keep": (str, list), "drop": list, "at": str}
 INPUT_KEYS = {"metric": str, "histogram": str, "labels": dict, "fire": (str, int, float), "quiet": (str, int, float),
               "repeat": dict}
