@@ -145,6 +145,64 @@ def thresholds() -> None:
 
 
 @app.command()
+def alerts(readme: Annotated[Optional[Path], typer.Option(
+        "--readme", help="Rewrite the alert table between the markers in this README instead of printing it.")] = None,
+) -> None:
+    """List every shipped alert: severity, threshold, what it means and what to do."""
+    from .alert_reference import START, markdown, replace_in
+
+    if readme is None:
+        print(markdown())
+        return
+    text = readme.read_text(encoding="utf-8")
+    if START not in text:
+        _err(f"{readme}: no alert table markers ({START})")
+        raise typer.Exit(1)
+    readme.write_text(replace_in(text), encoding="utf-8")
+
+
+@app.command()
+def scenarios(
+    spec: SpecArg,
+    folder: Annotated[Optional[list[Path]], typer.Option(
+        "--scenarios", help="A folder of your own scenario files (*.yaml), run with the shipped ones (repeatable).")] = None,
+    only_mine: Annotated[bool, typer.Option("--only-mine", help="Run only the folders given with --scenarios.")] = False,
+) -> None:
+    """Run the behaviour scenarios (real exporter faults and healthy busy workloads over time)
+    against SPEC's generated rules with promtool; exit 1 when an alert misbehaves."""
+    import shutil
+
+    from . import behaviour
+    from .errors import ToolMissing
+    from .resources import data_dir
+
+    def run():
+        found = [] if only_mine else behaviour.load_folder(data_dir("rules") / "scenarios")
+        for f in folder or []:
+            if not f.is_dir():
+                raise behaviour.ScenarioError(f"{f}: not a folder of scenario files")
+            found += behaviour.load_folder(f)
+        promtool = shutil.which("promtool")
+        if promtool is None:
+            raise ToolMissing("promtool", "install Prometheus's promtool (Debian: apt-get install prometheus)")
+        return behaviour.run(spec, found, promtool)
+
+    def guarded():
+        try:
+            return run()
+        except behaviour.ScenarioError as exc:
+            return exc
+    outcomes = _guard(guarded)
+    if isinstance(outcomes, Exception):
+        _err(f"scenarios: {outcomes}")
+        raise typer.Exit(1)
+    print(behaviour.report(outcomes))
+    failed = sum(not o.ok for o in outcomes)
+    print(f"{len(outcomes) - failed} passed, {failed} failed ({len(outcomes)} scenarios apply to {spec})")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
 def verify(
     spec: SpecArg,
     prometheus: Annotated[Optional[str], typer.Option("--prometheus", help="Prometheus binary (default: prometheus on PATH).")] = None,

@@ -155,3 +155,42 @@ def test_promtool_failure_text_is_read_back():
 
 def test_scenario_files_are_found():
     assert isinstance(SCENARIOS, Path) and len(behaviour.load_folder(SCENARIOS)) >= 40
+
+
+_COOLS = """
+scenarios:
+  - name: GPU overheats for half an hour, then cools
+    why: a failed fan drives the core past its slowdown temperature until it is replaced
+    source: DCGM field DCGM_FI_DEV_GPU_TEMP (dcgm_fields.h)
+    subject: {exporter: dcgm_exporter}
+    series:
+      - {metric: DCGM_FI_DEV_GPU_TEMP, labels: {gpu: "1"}, values: "70x10 99x30 70x40"}
+    expect:
+      - {at: 30m, fires: critical, labels: {gpu: "1"}}
+      - {at: 70m, quiet: true}
+"""
+
+
+@pytest.mark.parametrize("text, code, said", [(_COOLS, 0, "1 passed, 0 failed"), (_HOT, 1, "0 passed, 1 failed")])
+def test_cli_runs_a_users_scenarios(tmp_path, text, code, said):
+    from typer.testing import CliRunner
+
+    from aimon_gen.cli import app
+
+    tool("promtool")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "s.yaml").write_text(text)
+    r = CliRunner().invoke(app, ["scenarios", str(ROOT / "specs" / "example.yaml"), "--only-mine",
+                                 "--scenarios", str(tmp_path / "mine")])
+    assert r.exit_code == code, r.output
+    assert said in r.output
+
+
+def test_cli_scenarios_reports_a_bad_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from aimon_gen.cli import app
+
+    (tmp_path / "s.yaml").write_text("scenarios: 3\n")
+    r = CliRunner().invoke(app, ["scenarios", str(ROOT / "specs" / "example.yaml"), "--scenarios", str(tmp_path)])
+    assert r.exit_code == 1 and "a scenario file is a mapping" in r.output and "Traceback" not in r.output

@@ -16,3 +16,17 @@ def test_reference_covers_every_section():
     for section in ("## Spec", "## NodeGroup", "## Model", "## Pipeline", "## Storage", "## ThresholdSetting",
                     "## Prometheus", "## Alerting", "## Grafana"):
         assert section in text
+
+
+def test_readme_alert_table_is_current():
+    from aimon_gen.alert_reference import replace_in
+
+    text = (ROOT / "README.md").read_text()
+    assert replace_in(text) == text, "README's alert table is stale: aimon-gen alerts --readme README.md"
+
+
+def test_every_shipped_alert_says_what_to_do():
+    from aimon_gen.alert_reference import rows
+
+    missing = [name for name, _, _, _, text in rows() if len(text) < 60]
+    assert not missing, f"alerts without a runbook: text in their pack: {missing}"
