@@ -25,6 +25,8 @@ class BuildResult:
     diff: str = ""
     seconds: float = 0.0
     cached: bool = False  # taken from the build cache: inputs unchanged since a build that passed
+    recovered: str = ""   # what was done about an install an earlier, killed build left pending
+    pending_install: bool = False  # --check: an interrupted install waits for the next build
 
 
 def generate(spec_path: Path, formats: tuple = ()):
@@ -74,20 +76,24 @@ def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: boo
         rendered, files, bundle, loaded = _generate(spec_path, formats)
         result = BuildResult(files, loaded.warnings)
         staged = {**rendered, **files}
+    result.warnings = list(result.warnings) + _manifest_warnings(out_dir)
     if check_only:
+        result.pending_install = output.pending_install(out_dir)
         result.diff = output.diff(out_dir, result.files)
     else:
-        clashes = output.conflicts(out_dir, result.files)
-        if clashes:
-            raise OutputConflict(out_dir, clashes)
-        with output.staging(out_dir) as stage:
-            output.write_tree(stage, staged)
-            if validate and not hit:
-                from . import check
+        with output.locked(out_dir):
+            result.recovered = output.recover(out_dir)
+            clashes = output.conflicts(out_dir, result.files)
+            if clashes:
+                raise OutputConflict(out_dir, clashes)
+            with output.staging(out_dir) as stage:
+                output.write_tree(stage, staged)
+                if validate and not hit:
+                    from . import check
 
-                cmds = check.plan(stage, bundle, spec_path.name, loaded.spec.name)
-                result.timings = check.run(stage, cmds)
-            result.changed, result.removed = output.install(stage, out_dir, result.files)
+                    cmds = check.plan(stage, bundle, spec_path.name, loaded.spec.name)
+                    result.timings = check.run(stage, cmds)
+                result.changed, result.removed = output.install(stage, out_dir, result.files)
     if use_cache and not hit and spec_bytes is not None and _read(spec_path) == spec_bytes:
         # Only what passed is remembered; a spec edited during the build is not.
         folders = [spec_path.resolve().parent / f for f in loaded.spec.rules.packs]
@@ -95,6 +101,14 @@ def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: boo
                     checked=validate and not check_only)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _manifest_warnings(out_dir: Path) -> list:
+    from .errors import Problem
+
+    return [Problem(str(out_dir / output.MANIFEST), 0, 0, "", f"lists '{rel}', which is not inside the output "
+                    "folder; it is left alone", "aimon-gen never writes such a line: check who edited the manifest",
+                    True) for rel in output.unsafe_manifest_entries(out_dir)]
 
 
 def _read(path: Path) -> bytes | None:

@@ -70,7 +70,13 @@ def build(
     result = _guard(lambda: run_build(spec, out, validate=not no_validate, check_only=check,
                                       formats=BUILD_FORMATS.get(format, ()), use_cache=not no_cache))
     _print_warnings(result.warnings)
+    if result.recovered:
+        _err(f"{out}: {result.recovered} (an earlier build was stopped while writing it)")
     if check:
+        if result.pending_install:
+            _err(f"{out}: an earlier build was stopped while installing its files; "
+                 f"run `aimon-gen build {spec} -o {out}` to complete it")
+            raise typer.Exit(1)
         if result.diff:
             sys.stdout.write(result.diff)
             _err(f"{out} is stale: run `aimon-gen build {spec} -o {out}` and commit the result")
@@ -271,6 +277,7 @@ def _print_warnings(warnings) -> None:
 def _guard(fn):
     """Turn every expected failure into messages and exit 1; a bug into one line and exit 3."""
     from .errors import CheckFailed, OutputConflict, SpecInvalid, ToolMissing
+    from .output import InstallFailed, OutputBusy
 
     try:
         return fn()
@@ -283,6 +290,8 @@ def _guard(fn):
         _err(exc.output.rstrip())
     except ToolMissing as exc:
         _err(f"{exc.tool} not found on PATH: {exc.how}; nothing written")
+    except (OutputBusy, InstallFailed) as exc:
+        _err(f"aimon-gen: {exc}")
     except OutputConflict as exc:
         for f in exc.files:
             _err(f"{exc.out_dir}/{f}: exists and was not written by aimon-gen; move it away or choose another -o")
