@@ -35,6 +35,19 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _out(text: str) -> None:
+    """Print a listing; a reader that leaves early (`aimon-gen schema | head -1`) is fine, as
+    for any Unix tool: exit 0, with stdout pointed at devnull so the final flush cannot fail."""
+    import os
+
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"aimon-gen {__version__}")
@@ -132,12 +145,12 @@ def schema(markdown: Annotated[bool, typer.Option("--markdown", help="Print the 
     if markdown:
         from .spec.reference import markdown as reference
 
-        print(reference(Spec), end="")
+        _out(reference(Spec))
         return
     doc = Spec.model_json_schema(by_alias=True)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["title"] = "aimon-gen spec"
-    print(json.dumps(doc, indent=2, sort_keys=True))
+    _out(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 @app.command()
@@ -145,9 +158,11 @@ def thresholds() -> None:
     """List every named threshold with its default and meaning."""
     from .thresholds import catalog
 
+    lines = []
     for name, t in sorted(catalog().items()):
         extra = f" for {t['for']}" if t.get("for") else ""
-        print(f"{name}: {t['value']} {t.get('unit', '')}{extra}  {t.get('description', '')}")
+        lines.append(f"{name}: {t['value']} {t.get('unit', '')}{extra}  {t.get('description', '')}\n")
+    _out("".join(lines))
 
 
 @app.command()
@@ -158,7 +173,7 @@ def alerts(readme: Annotated[Optional[Path], typer.Option(
     from .alert_reference import START, markdown, replace_in
 
     if readme is None:
-        print(markdown())
+        _out(markdown() + "\n")
         return
     text = readme.read_text(encoding="utf-8")
     if START not in text:

@@ -64,7 +64,10 @@ def load_spec(path: str | Path) -> Loaded:
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
-        schema = pydantic_problems(exc, data, positions, file, Spec)
+        # A value the YAML walker already refused (a tag, a huge number) is not reported twice.
+        said = [p.path for p in problems if p.path]
+        schema = [p for p in pydantic_problems(exc, data, positions, file, Spec)
+                  if not any(p.path == q or p.path.startswith((q + ".", q + "[")) for q in said)]
         rest = [p for p in checks_without_invalid(exc, data, positions, file) if not p.warning]
         raise SpecInvalid(problems + schema + sorted(rest)) from None
 
@@ -169,7 +172,11 @@ def parse_yaml(path: Path, file: str) -> tuple[dict, Positions, list[Problem]]:
         msg = (exc.problem or "YAML syntax error").strip()
         if exc.context:
             msg = f"{exc.context}: {msg}" if "found" in msg else msg
-        raise fail(f"YAML syntax error: {msg}", mark.line + 1 if mark else 0, mark.column + 1 if mark else 0) from None
+        line = mark.line + 1 if mark else 0
+        raise fail(f"YAML syntax error: {msg}", line, mark.column + 1 if mark else 0,
+                   _syntax_hint(text, mark, msg)) from None
+    except RecursionError:
+        raise fail(f"the document is nested too deeply (a spec needs at most {MAX_DEPTH} levels)") from None
     except yaml.YAMLError as exc:
         raise fail(f"YAML error: {exc}") from None
     finally:
@@ -186,10 +193,38 @@ def parse_yaml(path: Path, file: str) -> tuple[dict, Positions, list[Problem]]:
     return data, positions, problems
 
 
+def _syntax_hint(text: str, mark, msg: str) -> str:
+    """The usual cause of a parser message, and its fix."""
+    if mark is None:
+        return ""
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    if "\t" in line[:mark.column + 1] or (mark.column < len(line) and line[mark.column] == "\t"):
+        return "YAML indents with spaces only: replace the tab with spaces"
+    if re.search(r"\[[^\]\"']*\[[^\]]*:[^\]]*\]", line) and ("','" in msg or "']'" in msg or "flow" in msg):
+        return 'quote a host range inside [ ]: hosts: ["gpu-[01:16].internal"]'
+    if re.search(r":\s*\{\{", line):
+        return 'quote a value that starts with {{: team: "{{ ... }}"'
+    return ""
+
+
+# YAML tags a spec may use: the plain scalar, sequence and mapping kinds (what an
+# untagged value resolves to). Anything else (`!foo`, `!!binary`, `!!set`, `!!python/...`)
+# is refused at its line rather than constructed.
+_SCALAR_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+MAX_DEPTH = 64
+MAX_INT = 2 ** 63
+
+
 class _Walker:
     def __init__(self, loader, file: str, positions: Positions, problems: list[Problem]):
         self.loader, self.file, self.pos, self.problems = loader, file, positions, problems
         self.count = 0
+
+    def _problem(self, node: yaml.Node, path: PathT, message: str, hint: str = "") -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, format_path(path), message, hint))
 
     def walk(self, node: yaml.Node, path: PathT) -> Any:
         self.count += 1
@@ -198,14 +233,34 @@ class _Walker:
                 self.problems.append(Problem(self.file, node.start_mark.line + 1, 1, "",
                                              "the document expands to too many values (alias bomb?)"))
             return None
+        if len(path) > MAX_DEPTH:
+            if len(path) == MAX_DEPTH + 1:
+                self._problem(node, path, f"nested more than {MAX_DEPTH} levels deep; no spec field is")
+            return None
         mark = node.start_mark
         self.pos.value[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)
+            if node.tag != "tag:yaml.org,2002:map":
+                self._problem(node, path, f"YAML tag '{node.tag}' is not supported", "remove the tag")
+                return None
+            explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+            try:
+                self.loader.flatten_mapping(node)
+            except yaml.MarkedYAMLError as exc:
+                m = exc.problem_mark or mark
+                self.problems.append(Problem(self.file, m.line + 1, m.column + 1, format_path(path),
+                                             "a merge key (<<) takes an alias of a mapping, or a list of them",
+                                             "e.g. <<: *defaults"))
+                return None
+            # flatten_mapping puts merged pairs first; a key given explicitly wins over them.
+            merged = len(node.value) - explicit
+            own = {self._key(k) for k, _ in node.value[merged:]}
             out: dict = {}
-            for knode, vnode in node.value:
-                key = self.loader.construct_object(knode, deep=True)
+            for i, (knode, vnode) in enumerate(node.value):
+                key = self._key(knode)
                 kmark = (knode.start_mark.line + 1, knode.start_mark.column + 1)
+                if i < merged and (key in own or key in out):
+                    continue
                 if not isinstance(key, (str, int, float, bool)) or key is None:
                     self.problems.append(Problem(self.file, *kmark, format_path(path), "a key must be a plain name"))
                     continue
@@ -219,8 +274,35 @@ class _Walker:
                 out[key] = self.walk(vnode, path + (key,))
             return out
         if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                self._problem(node, path, f"YAML tag '{node.tag}' is not supported", "remove the tag")
+                return None
             return [self.walk(item, path + (i,)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return self._scalar(node, path)
+
+    def _key(self, knode: yaml.Node) -> Any:
+        if isinstance(knode, yaml.ScalarNode) and (knode.tag in _SCALAR_TAGS or knode.tag == _TIMESTAMP):
+            return knode.value if knode.tag == _TIMESTAMP else self.loader.construct_object(knode)
+        return None  # reported as "a key must be a plain name"
+
+    def _scalar(self, node: yaml.Node, path: PathT) -> Any:
+        if node.tag == _TIMESTAMP:
+            return node.value  # a date is text to a spec (e.g. a label value)
+        if node.tag not in _SCALAR_TAGS:
+            self._problem(node, path, f"YAML tag '{node.tag}' is not supported", "remove the tag; write the value plainly")
+            return None
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as exc:
+            self._problem(node, path, f"not a valid value: {exc}")
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INT:
+            self._problem(node, path, f"the number {node.value[:30]} is too large", "no spec field takes it")
+            return None
+        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            self._problem(node, path, f"'{node.value}' is not a finite number", "give a number such as 90 or 0.5")
+            return None
+        return value
 
 
 # --- pydantic errors -> problems ---------------------------------------------------------

@@ -1,0 +1,79 @@
+"""YAML the loader does not accept becomes a positioned problem, never an internal error."""
+
+from __future__ import annotations
+
+import pytest
+
+from aimon_gen.errors import SpecInvalid
+from aimon_gen.spec.load import load_spec
+
+BASE = "version: 1\nname: edge\nnode_groups:\n  - name: g\n    hosts: [h1.internal]\n"
+
+
+def _problems(write_spec, text):
+    with pytest.raises(SpecInvalid) as exc:
+        load_spec(write_spec(text))
+    return [str(p) for p in exc.value.problems]
+
+
+@pytest.mark.parametrize("extra, line, said", [
+    ("    labels: !foo {team: a}\n", 6, "YAML tag '!foo' is not supported"),
+    ("    labels: {team: !!binary aGVsbG8=}\n", 6, "YAML tag 'tag:yaml.org,2002:binary' is not supported"),
+    ("    labels: !!set {a, b}\n", 6, "tag:yaml.org,2002:set' is not supported"),
+    ("    labels: !!python/object:os.system {}\n", 6, "is not supported"),
+    ("    labels: {<<: 1}\n", 6, "a merge key (<<) takes an alias of a mapping"),
+    ("    thresholds: {gpu_temperature_warning: .nan}\n", 6, "'.nan' is not a finite number"),
+    ("    thresholds: {gpu_temperature_warning: .inf}\n", 6, "'.inf' is not a finite number"),
+    ("    thresholds: {gpu_temperature_warning: 99999999999999999999999999}\n", 6, "is too large"),
+])
+def test_refused_yaml_is_one_positioned_problem(write_spec, extra, line, said):
+    problems = _problems(write_spec, BASE + extra)
+    assert len(problems) == 1, problems
+    assert f"spec.yaml:{line}:" in problems[0] and said in problems[0]
+
+
+def test_an_explicit_key_wins_over_a_merged_one(write_spec):
+    text = """
+    version: 1
+    name: merge
+    node_groups:
+      - &base {name: a, hosts: [h1.internal], labels: {team: x}}
+      - <<: *base
+        name: b
+        hosts: [h2.internal]
+    """
+    spec = load_spec(write_spec(text)).spec
+    assert [g.name for g in spec.node_groups] == ["a", "b"]
+    assert spec.node_groups[1].labels == {"team": "x"}
+
+
+def test_deep_nesting_is_a_problem_not_a_crash(write_spec):
+    deep = "[" * 100 + "]" * 100
+    problems = _problems(write_spec, BASE + f"    labels: {deep}\n")
+    assert any("nested" in p for p in problems), problems
+
+
+def test_a_date_is_text(write_spec):
+    spec = load_spec(write_spec(BASE + "    labels: {since: 2024-01-01}\n")).spec
+    assert spec.node_groups[0].labels == {"since": "2024-01-01"}
+
+
+@pytest.mark.parametrize("text, hint", [
+    (BASE + "    labels:\n\t  team: a\n", "replace the tab with spaces"),
+    ("version: 1\nname: x\nnode_groups:\n  - {name: g, hosts: [gpu-[01:16].x]}\n", "quote a host range inside [ ]"),
+])
+def test_common_syntax_errors_say_the_fix(write_spec, text, hint):
+    problems = _problems(write_spec, text)
+    assert hint in problems[0], problems
+
+
+@pytest.mark.parametrize("command", [["schema"], ["schema", "--markdown"], ["thresholds"], ["alerts"]])
+def test_listings_piped_into_head_exit_0(command):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "aimon_gen", *command], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader has left before the first write: every write gets EPIPE
+    assert proc.wait(timeout=60) == 0
+    assert b"Traceback" not in proc.stderr.read()
