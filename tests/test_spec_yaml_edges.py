@@ -77,3 +77,24 @@ def test_listings_piped_into_head_exit_0(command):
     proc.stdout.close()  # the reader has left before the first write: every write gets EPIPE
     assert proc.wait(timeout=60) == 0
     assert b"Traceback" not in proc.stderr.read()
+
+
+def test_an_alias_bomb_stops_early(write_spec):
+    lines = ["version: 1", "name: lol", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    problems = _problems(write_spec, "\n".join(lines + ["labels: *a8", ""]))
+    assert len(problems) == 1 and "expands to more than" in problems[0], problems
+
+
+@pytest.mark.parametrize("hosts", [['"h[1:1000]x[1:1000]"'], [f'"h{i}-[1:60000]"' for i in range(3)]])
+def test_host_ranges_are_counted_before_they_expand(write_spec, hosts):
+    groups = "".join(f"  - {{name: g{i}, hosts: [{h}]}}\n" for i, h in enumerate(hosts))
+    problems = _problems(write_spec, f"version: 1\nname: big\nnode_groups:\n{groups}")
+    assert any("expand to more than 100000 hosts" in p and "service_discovery" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("value, said", [('""', "an empty label value"), ('"a\\0b"', "control character"),
+                                          ('"a\\nb"', "control character"), ('"\\e[31m"', "control character")])
+def test_label_values_are_one_line_of_text(write_spec, value, said):
+    problems = _problems(write_spec, BASE + f"    labels: {{team: {value}}}\n")
+    assert len(problems) == 1 and "spec.yaml:6:" in problems[0] and said in problems[0], problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 _DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
@@ -123,6 +123,12 @@ def _label_value(value: object) -> str:
         return str(value)
     if not isinstance(value, str):
         raise PydanticCustomError("label_value", "a label value must be a string", {})
+    if not value:
+        raise PydanticCustomError("label_value", "an empty label value: Prometheus drops such a label, so nothing "
+                                  "could select or route on it; remove the label or give it a value", {})
+    if any(ord(c) < 32 and c not in "\t" for c in value) or "\x7f" in value:
+        raise PydanticCustomError("label_value", "{value} holds a control character (NUL, newline, ESC ...); "
+                                  "label values are one line of text", {"value": repr(value)[:60]})
     return value
 
 
@@ -167,6 +173,17 @@ _RANGE_RE = re.compile(r"\[(\d+):(\d+)\]")
 MAX_RANGE = 100_000
 
 
+MAX_HOSTS = 100_000  # across the whole spec; larger fleets are discovered (service_discovery: file)
+
+
+def count_hosts(pattern: str) -> int:
+    """How many hosts a pattern expands to, without expanding it."""
+    n = 1
+    for lo, hi in _RANGE_RE.findall(pattern):
+        n *= max(int(hi) - int(lo) + 1, 1)
+    return n
+
+
 def expand_hosts(pattern: str) -> list[str]:
     """`gpu-[001:128].internal` -> 128 hosts; zero padding of the start is kept."""
     m = _RANGE_RE.search(pattern)
@@ -185,13 +202,23 @@ def expand_hosts(pattern: str) -> list[str]:
     return [h for i in range(lo, hi + 1) for h in expand_hosts(f"{head}{i:0{width}d}{tail}")]
 
 
-def _hosts(value: object) -> list[str]:
+def _hosts(value: object, info: ValidationInfo) -> list[str]:
     if not isinstance(value, list):
         raise PydanticCustomError("hosts", "hosts is a list of host names (ranges like gpu-[001:128].internal allowed)", {})
-    out: list[str] = []
+    # Counted before anything expands: `h[1:1000]x[1:1000]` is a million hosts. The loader
+    # passes a spec-wide count in the validation context.
+    seen = info.context.setdefault("hosts_expanded", [0]) if isinstance(info.context, dict) else [0]
     for item in value:
         if not isinstance(item, str):
             raise PydanticCustomError("hosts", "{value} is not a host name", {"value": repr(item)})
+        seen[0] += count_hosts(item)
+        if seen[0] > MAX_HOSTS:
+            raise PydanticCustomError(
+                "host_range", "the spec's host lists expand to more than {max} hosts (at {value}); for fleets "
+                "that large use `prometheus.service_discovery: file` or discovery instead of static host lists",
+                {"max": MAX_HOSTS, "value": repr(item)[:60]})
+    out: list[str] = []
+    for item in value:
         for host in expand_hosts(item):
             _target(host)
             out.append(host)
