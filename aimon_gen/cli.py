@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
 
 from . import __version__
 
@@ -23,12 +24,19 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+class _Command(typer.core.TyperCommand):
+    """Usage lines as Unix tools write them: `build [OPTIONS] SPEC`, not typer's `{SPEC}`."""
+
+    def collect_usage_pieces(self, ctx):
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
+
+
 REPORT = "https://github.com/aimon-gen/aimon-gen/issues"
 
 # build --format: what each value writes (examples/terraform validates against these names).
 BUILD_FORMATS = {"files": ("files",), "kubernetes": ("kubernetes",), "both": ("files", "kubernetes")}
 
-SpecArg = Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False)]
+SpecArg = Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False, metavar="SPEC")]
 
 
 def _err(text: str) -> None:
@@ -60,7 +68,7 @@ def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=
     pass
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Build SPEC into the output folder, checked by promtool and amtool.")
 def build(
     spec: SpecArg,
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("out"),
@@ -111,7 +119,7 @@ def build(
         print(f"built {out}/: {len(result.files)} files, {what}{checked} in {result.seconds:.2f}s")
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Check SPEC and report every problem; writes nothing.")
 def validate(spec: SpecArg) -> None:
     """Check SPEC and report every problem; writes nothing."""
     from .spec.load import load_spec
@@ -121,7 +129,7 @@ def validate(spec: SpecArg) -> None:
     print(f"{spec}: valid")
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Write a commented starter spec.")
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the starter spec.")] = Path("aimon-gen.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
@@ -135,7 +143,7 @@ def init(
     print(f"wrote {path}; next: aimon-gen build {path}")
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Print the spec's JSON Schema, or its reference as Markdown.")
 def schema(markdown: Annotated[bool, typer.Option("--markdown", help="Print the spec reference as Markdown.")] = False) -> None:
     """Print the JSON Schema of the spec (for editors), or the reference as Markdown."""
     import json
@@ -153,7 +161,7 @@ def schema(markdown: Annotated[bool, typer.Option("--markdown", help="Print the 
     _out(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
-@app.command()
+@app.command(cls=_Command, short_help="List every named threshold with its default.")
 def thresholds() -> None:
     """List every named threshold with its default and meaning."""
     from .thresholds import catalog
@@ -165,7 +173,7 @@ def thresholds() -> None:
     _out("".join(lines))
 
 
-@app.command()
+@app.command(cls=_Command, short_help="List every shipped alert and what to do when it fires.")
 def alerts(readme: Annotated[Optional[Path], typer.Option(
         "--readme", help="Rewrite the alert table between the markers in this README instead of printing it.")] = None,
 ) -> None:
@@ -182,7 +190,7 @@ def alerts(readme: Annotated[Optional[Path], typer.Option(
     readme.write_text(replace_in(text), encoding="utf-8")
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Run the behaviour scenarios against SPEC's alerts.")
 def scenarios(
     spec: SpecArg,
     folder: Annotated[Optional[list[Path]], typer.Option(
@@ -223,7 +231,7 @@ def scenarios(
     raise typer.Exit(1 if failed else 0)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Run the generated stack for real, break things, check alerts.")
 def verify(
     spec: SpecArg,
     prometheus: Annotated[Optional[str], typer.Option("--prometheus", help="Prometheus binary (default: prometheus on PATH).")] = None,
@@ -256,7 +264,7 @@ def verify(
     raise typer.Exit(0 if report.ok else 1)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Estimate series, samples/s and disk per scrape job.")
 def plan(
     spec: SpecArg,
     assume: Annotated[Optional[list[str]], typer.Option(

@@ -40,9 +40,17 @@ class StackError(Exception):
 
 
 class MissingBinary(Exception):
-    def __init__(self, name: str, tried: tuple[str, ...]):
-        super().__init__(f"{name} not found (looked for {', '.join(tried)} on PATH): install it with "
-                         f"{INSTALL[name]}, or pass --{name.replace('_', '-')} PATH")
+    def __init__(self, name: str, tried: tuple[str, ...], given: bool = False):
+        flag = f"--{name.replace('_', '-')}"
+        if given:
+            # A path the user typed: say what is wrong with it, not where we searched.
+            what = tried[0]
+            why = "is not an executable file" if os.path.exists(what) else "does not exist"
+            super().__init__(f"{flag} {what}: {why}; give the path of the {name} binary, or leave {flag} out "
+                             "to use the one on PATH")
+        else:
+            super().__init__(f"{name} not found (looked for {', '.join(tried)} on PATH): install it with "
+                             f"{INSTALL[name]}, or pass {flag} PATH")
         self.name = name
 
 
@@ -50,7 +58,7 @@ def find_binary(name: str, given: str | None = None) -> str:
     if given:
         path = shutil.which(given)
         if not path:
-            raise MissingBinary(name, (given,))
+            raise MissingBinary(name, (given,), given=True)
         return path
     for candidate in BINARIES[name]:
         path = shutil.which(candidate)
