@@ -98,3 +98,37 @@ def test_host_ranges_are_counted_before_they_expand(write_spec, hosts):
 def test_label_values_are_one_line_of_text(write_spec, value, said):
     problems = _problems(write_spec, BASE + f"    labels: {{team: {value}}}\n")
     assert len(problems) == 1 and "spec.yaml:6:" in problems[0] and said in problems[0], problems
+
+
+SECRETS = """
+version: 1
+name: sec
+prometheus:
+  remote_write:
+    - {name: a, url: "https://user:pass@mimir.example.com/api/v1/push"}
+    - {name: b, url: "https://m.example.com/push", headers: {X-Api-Key: s3cr3t-header}}
+    - {name: c, url: "https://m.example.com/push", headers: {Authorization: Bearer s3cr3t-bearer}}
+    - name: d
+      url: https://m.example.com/push
+      bearer_token: s3cr3t-token
+      basic_auth: {username: u, password: s3cr3t-pass}
+grafana:
+  datasource: {url: "http://admin:s3cr3t-graf@grafana:3000"}
+node_groups:
+  - {name: g, hosts: [h1]}
+"""
+
+
+def test_secrets_in_urls_and_headers_are_refused_without_echoing_them(write_spec):
+    problems = _problems(write_spec, SECRETS)
+    assert not [p for p in problems if "s3cr3t" in p or "pass@" in p], problems
+    said = "\n".join(problems)
+    assert said.count("credentials in a URL") == 2
+    assert "header 'X-Api-Key' looks like a secret" in said and "refuses an Authorization header" in said
+    assert "as 'bearer_token_file'" in said and "as 'password_file'" in said
+    assert len(problems) == 6, problems  # one per mistake: no extra "password_file is required"
+
+
+def test_a_duration_past_prometheus_range_is_refused(write_spec):
+    problems = _problems(write_spec, BASE + "prometheus: {scrape_interval: 1000y}\n")
+    assert len(problems) == 1 and "out of range" in problems[0] and "spec.yaml:6:" in problems[0]

@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from .types import Url
+
 
 def _matching(pattern: str, what: str):
     """A str type whose error says what to write rather than showing the regex."""
@@ -22,7 +24,6 @@ def _matching(pattern: str, what: str):
 
 
 Uid = _matching(r"^[a-zA-Z0-9_-]{1,40}$", "a Grafana uid: 1 to 40 of letters, digits, _ and -, e.g. prom-main")
-Url = _matching(r"^https?://\S+$", "a URL; write e.g. http://prometheus.monitoring:9090")
 AbsolutePath = _matching(r"^(/\S*)?$", "an absolute path on the Grafana host, e.g. /var/lib/grafana/dashboards/ai-prod")
 Refresh = _matching(r"^(\d+[smhd])?$", "a refresh interval such as 30s, 1m or 5m (empty: no auto-refresh)")
 

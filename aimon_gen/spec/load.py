@@ -309,7 +309,7 @@ class _Walker:
 
 # Error kinds raised by spec/types.py, whose messages already show the value.
 _OWN_ERRORS = {"duration", "percent", "byte_size", "label_name", "name", "label_value", "host", "target",
-               "host_range", "hosts", "empty"}
+               "host_range", "hosts", "empty", "url", "header", "inline_secret"}
 _EXPECTED_RE = re.compile(r"'([^']*)'")
 
 
@@ -322,6 +322,8 @@ def pydantic_problems(exc: ValidationError, data: Any, positions: Positions, fil
         at_key = kind == "extra_forbidden" or "[key]" in err["loc"]
         hint = ""
         if kind == "missing":
+            if str(path[-1]).endswith("_file") and _has_inline(data, path):
+                continue  # `password: x` is reported once, by the message naming password_file
             msg = f"'{path[-1]}' is required"
             line, col = positions.of(path[:-1])
         else:
@@ -346,6 +348,16 @@ def pydantic_problems(exc: ValidationError, data: Any, positions: Positions, fil
                 msg = err["msg"].removeprefix("Value error, ")
         problems.setdefault((path, msg), Problem(file, line, col, format_path(path), msg, hint))
     return list(problems.values())
+
+
+def _has_inline(data: Any, path: PathT) -> bool:
+    node = data
+    for part in path[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(node, dict) and str(path[-1]).removesuffix("_file") in node
 
 
 def _show(value: Any) -> str:

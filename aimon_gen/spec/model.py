@@ -6,15 +6,17 @@ Cross-field checks (uniqueness, collisions, threshold names) live in `checks.py`
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from .alerting import Alerting
 from .grafana import Grafana
 from .outputs import KubernetesTargets, Outputs
 from .slo import ModelSLO, PipelineSLO, ServiceSLO, SLOAlerting
-from .types import ByteSize, Duration, HostList, LabelName, LabelValue, Name, Port, Target
+from .types import ByteSize, Duration, HostList, LabelName, LabelValue, Name, Port, Target, Url, inline_secret
 
 
 class Strict(BaseModel):
@@ -51,15 +53,34 @@ class Retention(Strict):
 class BasicAuth(Strict):
     username: str
     password_file: str = Field(description="Path to a file holding the password (never the password).")
+    password: inline_secret("password", "password_file", "prometheus.yml")
+
+
+_SECRET_HEADER = re.compile(r"(?i)key|token|secret|passw|auth|cookie|credential|signature")
+
+
+def _headers(value: object) -> object:
+    # Prometheus reads no header from a file, so a secret header would sit in prometheus.yml.
+    for name in value if isinstance(value, dict) else ():
+        if str(name).lower() == "authorization":
+            raise PydanticCustomError("header", "Prometheus refuses an Authorization header in remote_write.headers; "
+                                      "use bearer_token_file or basic_auth.password_file")
+        if _SECRET_HEADER.search(str(name)):
+            raise PydanticCustomError("header", f"header '{name}' looks like a secret, which would be written into "
+                                      "prometheus.yml in clear; use bearer_token_file or basic_auth.password_file "
+                                      "(Prometheus reads those from files), or a proxy that adds the header")
+    return value
 
 
 class RemoteWrite(Strict):
     name: Name
-    url: str = Field(pattern=r"^https?://\S+$")
+    url: Url
     tenant: str | None = Field(None, description="Sent as the X-Scope-OrgID header (Mimir, Cortex, Thanos Receive).")
-    headers: dict[str, str] = {}
+    headers: Annotated[dict[str, str], BeforeValidator(_headers)] = Field(
+        {}, description="Extra HTTP headers; not for secrets (use bearer_token_file or basic_auth).")
     basic_auth: BasicAuth | None = None
     bearer_token_file: str | None = None
+    bearer_token: inline_secret("bearer_token", "bearer_token_file", "prometheus.yml")
 
 
 class Prometheus(Strict):

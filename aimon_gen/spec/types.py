@@ -42,7 +42,13 @@ def _duration(value: object) -> str:
             {"value": repr(value)})
     if duration_seconds(value) <= 0:
         raise PydanticCustomError("duration", "a duration must be longer than 0s", {})
+    if duration_seconds(value) >= MAX_DURATION_SECONDS:
+        raise PydanticCustomError("duration", "{value} is out of range: Prometheus durations are below 292 years",
+                                  {"value": repr(value)})
     return value
+
+
+MAX_DURATION_SECONDS = (2 ** 63 - 1) // 10 ** 9  # Go's time.Duration, nanoseconds in an int64
 
 
 Duration = Annotated[str, BeforeValidator(_duration),
@@ -237,3 +243,32 @@ def _nonempty(value: list) -> list:
 
 
 NonEmpty = AfterValidator(_nonempty)
+
+
+_URL_RE = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$")
+
+
+def _url(value: object) -> str:
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or not _URL_RE.match(value):
+        raise PydanticCustomError("url", "{value} is not an http(s) URL; write e.g. http://host:9090/path",
+                                  {"value": repr(value)[:80]})
+    if urlsplit(value).username is not None or urlsplit(value).password is not None:
+        # No context: the loader shows the message as is and never echoes the URL (it holds a secret).
+        raise PydanticCustomError("url", "credentials in a URL (user:password@) would be written into the "
+                                  "generated files in clear; give them as a file instead (basic_auth.password_file, "
+                                  "authorization.credentials_file or the section's *_file field)")
+    return value
+
+
+Url = Annotated[str, BeforeValidator(_url), WithJsonSchema({"type": "string", "pattern": _URL_RE.pattern})]
+
+
+def inline_secret(field: str, file_field: str, where: str):
+    """A field that must never hold a value: the secret belongs in a file named by `file_field`."""
+    def reject(value: object) -> None:
+        raise PydanticCustomError("inline_secret", f"'{field}' would write a secret into {where} in clear; put it "
+                                  f"in a file and give the file's path as '{file_field}'")
+    return Annotated[None, BeforeValidator(reject),
+                     Field(None, description=f"Not allowed: use {file_field}.", json_schema_extra={"not": {}})]
