@@ -82,7 +82,7 @@ def conflicts(out_dir: Path, files: dict[str, bytes]) -> list[str]:
 
 # --- Locking, staging and the install journal ------------------------------------------------
 #
-# A build holds an exclusive lock beside the output folder, so two builds of one folder run
+# A build holds an exclusive lock on the output folder, so two builds of one folder run
 # one after the other. The new files are staged beside the folder (same filesystem, so a
 # rename is atomic). The install then:
 #   1. hard-links every file it will replace or remove into the staging folder (the backup);
@@ -103,13 +103,16 @@ def _beside(out_dir: Path, suffix: str) -> Path:
 
 @contextmanager
 def locked(out_dir: Path, wait: float = LOCK_WAIT_SECONDS):
-    """Exclusive use of out_dir for one build; waits for another build to finish."""
+    """Exclusive use of out_dir for one build; waits for another build to finish.
+    The lock is flock(2) on the folder itself, so no lock file is left anywhere; a folder
+    this call created is removed again when the build fails before writing into it."""
     import fcntl
     import time
 
-    path = _beside(out_dir, "lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_dir, os.O_RDONLY)
+    ok = False
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -118,17 +121,23 @@ def locked(out_dir: Path, wait: float = LOCK_WAIT_SECONDS):
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise OutputBusy(out_dir, path) from None
+                    raise OutputBusy(out_dir) from None
                 time.sleep(0.05)
         yield
+        ok = True
     finally:
         os.close(fd)
+        if created and not ok:
+            try:
+                out_dir.rmdir()  # only when still empty
+            except OSError:
+                pass
 
 
 class OutputBusy(Exception):
-    def __init__(self, out_dir: Path, lock: Path):
-        super().__init__(f"another aimon-gen build is writing {out_dir} (it holds {lock}); "
-                         f"it did not finish within {LOCK_WAIT_SECONDS:.0f}s")
+    def __init__(self, out_dir: Path):
+        super().__init__(f"another aimon-gen build is writing {out_dir} and did not finish within "
+                         f"{LOCK_WAIT_SECONDS:.0f}s; wait for it (or stop it) and build again")
 
 
 class InstallFailed(Exception):

@@ -232,3 +232,15 @@ def test_stale_staging_folders_of_killed_runs_are_removed(tmp_path, write_spec):
     (stale / "dashboards" / "gpu.json").write_text("{}")
     assert _build(spec, out).returncode == 0
     assert not stale.exists()
+
+
+def test_no_lock_file_is_left_and_a_failed_first_build_leaves_no_folder(tmp_path, write_spec):
+    spec = write_spec(OLD, "old.yaml")
+    out = tmp_path / "out"
+    assert _build(spec, out).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.yaml", "out"]
+    never = tmp_path / "never"
+    with pytest.raises(RuntimeError):
+        with output.locked(never):
+            raise RuntimeError("a check failed")
+    assert not never.exists()
