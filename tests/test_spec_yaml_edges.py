@@ -132,3 +132,13 @@ def test_secrets_in_urls_and_headers_are_refused_without_echoing_them(write_spec
 def test_a_duration_past_prometheus_range_is_refused(write_spec):
     problems = _problems(write_spec, BASE + "prometheus: {scrape_interval: 1000y}\n")
     assert len(problems) == 1 and "out of range" in problems[0] and "spec.yaml:6:" in problems[0]
+
+
+def test_a_node_group_without_hosts_is_refused_at_validate(write_spec):
+    problems = _problems(write_spec, "version: 1\nname: x\nnode_groups: [{name: a, hosts: []}]\n")
+    assert len(problems) == 1 and "spec.yaml:3:" in problems[0] and "at least one host" in problems[0]
+
+
+def test_a_binary_file_is_named_at_its_first_nul(write_spec):
+    problems = _problems(write_spec, "version: 1\nname: x\0\n")
+    assert len(problems) == 1 and problems[0].endswith("spec.yaml:2:8: this is a binary file, not a YAML spec (a NUL byte)")

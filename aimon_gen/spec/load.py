@@ -157,7 +157,9 @@ def parse_yaml(path: Path, file: str) -> tuple[dict, Positions, list[Problem]]:
         raise fail(f"the file is {len(raw) / 2**20:.1f} MiB; a spec may be at most {MAX_BYTES // 2**20} MiB",
                    hint="describe fleets with host ranges such as gpu-[001:512].internal")
     if b"\0" in raw:
-        raise fail("this is a binary file, not a YAML spec")
+        at = raw.index(b"\0")
+        line = raw[:at].count(b"\n") + 1
+        raise fail("this is a binary file, not a YAML spec (a NUL byte)", line, at - (raw.rfind(b"\n", 0, at) + 1) + 1)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

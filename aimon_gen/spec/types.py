@@ -211,6 +211,8 @@ def expand_hosts(pattern: str) -> list[str]:
 def _hosts(value: object, info: ValidationInfo) -> list[str]:
     if not isinstance(value, list):
         raise PydanticCustomError("hosts", "hosts is a list of host names (ranges like gpu-[001:128].internal allowed)", {})
+    if not value:
+        raise PydanticCustomError("hosts", "give at least one host (ranges like gpu-[001:128].internal allowed)", {})
     # Counted before anything expands: `h[1:1000]x[1:1000]` is a million hosts. The loader
     # passes a spec-wide count in the validation context.
     seen = info.context.setdefault("hosts_expanded", [0]) if isinstance(info.context, dict) else [0]
