@@ -293,3 +293,16 @@ def test_timestamps_of_both_apis_parse_to_the_same_instant():
     from aimon_gen.verify.waves import _ts
     assert _ts("2026-11-28T20:01:02.123456789Z") - _ts("2026-11-28T20:01:02Z") == pytest.approx(0.123456, abs=1e-6)
     assert _ts("2026-11-28T20:01:02.123Z") == pytest.approx(_ts("2026-11-28T20:01:02Z") + 0.123)
+
+
+def test_report_shows_identical_info_rows_once_with_a_count():
+    from aimon_gen.verify.report import Report
+
+    r = Report()
+    for _ in range(34):
+        r.add("quiet", "NodeHighCPU", True, "this machine's own metrics", info=True)
+    r.add("quiet", "baseline", True)
+    r.add("quiet", "NodeHighCPU", True, "another reason", info=True)
+    table = r.table()
+    assert table.count("NodeHighCPU") == 2 and "this machine's own metrics (x34)" in table
+    assert "1 checks, 1 passed, 0 failed" in table

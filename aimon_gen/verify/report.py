@@ -37,7 +37,8 @@ class Report:
 
     def table(self, width: int = 100) -> str:
         head = ("check", "subject", "result", "detail")
-        rows = [(r.check, r.subject, "info" if r.info else ("PASS" if r.ok else "FAIL"), r.detail) for r in self.rows]
+        rows = _collapsed([(r.check, r.subject, "info" if r.info else ("PASS" if r.ok else "FAIL"), r.detail)
+                           for r in self.rows])
         w0 = max([len(head[0])] + [len(r[0]) for r in rows])
         w1 = min(44, max([len(head[1])] + [len(r[1]) for r in rows]))
         lines = [f"{head[0]:<{w0}}  {head[1]:<{w1}}  {head[2]:<6}  {head[3]}",
@@ -48,3 +49,20 @@ class Report:
         n, bad = len(self.checks), len(self.failed)
         lines.append(f"\n{n} checks, {n - bad} passed, {bad} failed in {self.seconds:.0f}s")
         return "\n".join(lines)
+
+
+def _collapsed(rows: list[tuple]) -> list[tuple]:
+    """Identical info rows (34 x NodeHighCPU from this machine's own cores) shown once, with a count."""
+    counts: dict[tuple, int] = {}
+    for r in rows:
+        if r[2] == "info":
+            counts[r] = counts.get(r, 0) + 1
+    out, shown = [], set()
+    for r in rows:
+        if r[2] != "info":
+            out.append(r)
+        elif r not in shown:
+            shown.add(r)
+            n = counts[r]
+            out.append(r if n == 1 else (r[0], r[1], r[2], f"{r[3]} (x{n})".lstrip()))
+    return out
