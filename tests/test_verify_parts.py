@@ -286,7 +286,7 @@ def test_cli_reports_a_missing_binary_without_traceback():
     proc = subprocess.run([str(ROOT / ".venv" / "bin" / "aimon-gen"), "verify", str(EXAMPLE),
                            "--prometheus", "/nonexistent/prometheus"], capture_output=True, text=True)
     assert proc.returncode == 1
-    assert "prometheus not found" in proc.stderr and "Traceback" not in proc.stderr
+    assert "--prometheus /nonexistent/prometheus: does not exist" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_timestamps_of_both_apis_parse_to_the_same_instant():
