@@ -46,8 +46,8 @@ class MissingBinary(Exception):
             # A path the user typed: say what is wrong with it, not where we searched.
             what = tried[0]
             why = "is not an executable file" if os.path.exists(what) else "does not exist"
-            super().__init__(f"{flag} {what}: {why}; give the path of the {name} binary, or leave {flag} out "
-                             "to use the one on PATH")
+            super().__init__(f"{flag} {what}: {why}; give the path of the {name} binary (to install it: "
+                             f"{INSTALL[name]}), or leave {flag} out to use the one on PATH")
         else:
             super().__init__(f"{name} not found (looked for {', '.join(tried)} on PATH): install it with "
                              f"{INSTALL[name]}, or pass {flag} PATH")
