@@ -142,3 +142,24 @@ def test_a_node_group_without_hosts_is_refused_at_validate(write_spec):
 def test_a_binary_file_is_named_at_its_first_nul(write_spec):
     problems = _problems(write_spec, "version: 1\nname: x\0\n")
     assert len(problems) == 1 and problems[0].endswith("spec.yaml:2:8: this is a binary file, not a YAML spec (a NUL byte)")
+
+
+def test_one_typo_in_a_routes_receiver_is_one_problem(write_spec):
+    text = """
+    version: 1
+    name: x
+    node_groups: [{name: a, hosts: [h1]}]
+    alerting:
+      default_receiver: mail
+      smtp: {smarthost: "smtp.example.com:25", from: a@example.com}
+      receivers:
+        - {name: mail, email: {to: a@example.com}}
+        - {name: ml-slack, slack: {channel: "#x", api_url_file: /etc/am/slack}}
+        - {name: unused-pager, slack: {channel: "#y", api_url_file: /etc/am/slack2}}
+      routes:
+        - {receiver: ml-slak, match: {team: ml}}
+    """
+    problems = _problems(write_spec, text)
+    assert len(problems) == 2, problems
+    assert "no receiver named 'ml-slak' (did you mean 'ml-slack'?)" in problems[1]
+    assert "no route sends to receiver 'unused-pager'" in problems[0]

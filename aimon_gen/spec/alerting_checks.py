@@ -6,6 +6,8 @@ receiver gets) run in the compile step, compile/alertmanager.py.
 
 from __future__ import annotations
 
+import difflib
+
 from collections.abc import Iterable
 
 from ..errors import did_you_mean
@@ -100,11 +102,13 @@ def _channel(al, kind: str, ch, path: tuple) -> Iterable[Finding]:
 def _routes(al, names: list[str]) -> Iterable[Finding]:
     windows = [w.name for w in al.maintenance_windows]
     used = {al.default_receiver}
+    typo_for = set()  # receivers an unknown name was most likely meant for: one mistake, one problem
     for path, route, parent_timing in _all_routes(al.routes, A, _timing(al, None)):
         if route.receiver is not None:
             used.add(route.receiver)
             if route.receiver not in names:
                 yield _undefined(path + ("receiver",), route.receiver, names)
+                typo_for.update(difflib.get_close_matches(route.receiver, names, n=1, cutoff=0.6))
         for key in ("mute_time_intervals", "active_time_intervals"):
             for k, name in enumerate(getattr(route, key)):
                 if name not in windows:
@@ -119,7 +123,7 @@ def _routes(al, names: list[str]) -> Iterable[Finding]:
         yield Finding(A + ("group_wait",), f"group_wait {al.group_wait} is longer than group_interval "
                       f"{al.group_interval}", "make group_wait shorter than group_interval")
     for i, r in enumerate(al.receivers):
-        if r.name not in used:
+        if r.name not in used and r.name not in typo_for:
             yield Finding(A + ("receivers", i, "name"), f"no route sends to receiver '{r.name}'",
                           f"add a route with receiver: {r.name}, or remove the receiver")
     for later, earlier in routing.shadowed(routing.tree(al)):
