@@ -2,14 +2,20 @@
 
 A threshold is looked up most specific first: the node group, model, pipeline or storage
 entry that a series belongs to, then the spec's top-level `thresholds`, then the default.
+The default itself may depend on what a node group is for: a catalog entry's `workloads:`
+(training / inference / mixed) adjusts value, for, severity or enabled for node groups of
+that workload, before any of the spec's overrides apply. A catalog entry's `params:` are
+fixed, documented constants of the rule (e.g. which XID codes it reads), not overridable.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from .resources import data_dir, read_yaml
+
+_LAYER_KEYS = {"value": "value", "for": "for_", "severity": "severity", "enabled": "enabled"}
 
 
 @dataclass(frozen=True)
@@ -21,18 +27,23 @@ class Threshold:
     enabled: bool
     unit: str
     description: str
+    params: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 @cache
 def catalog() -> dict[str, dict]:
-    """name -> {value, for, severity, unit, description} from rules/thresholds.yaml."""
+    """name -> {value, for, severity, unit, description, workloads, params} from rules/thresholds.yaml."""
     return read_yaml(data_dir("rules") / "thresholds.yaml")["thresholds"]
 
 
 def resolve(spec, name: str, scope=None) -> Threshold:
     """The threshold `name` as it applies to `scope` (a node group, model, ... or None)."""
     entry = catalog()[name]
-    merged = {"value": entry["value"], "for_": entry.get("for"), "severity": entry.get("severity"), "enabled": True}
+    merged = {"value": entry["value"], "for_": entry.get("for"), "severity": entry.get("severity"),
+              "enabled": entry.get("enabled", True)}
+    workload = getattr(scope, "workload", None)
+    for key, value in ((entry.get("workloads") or {}).get(workload) or {}).items():
+        merged[_LAYER_KEYS[key]] = value
     for layer in (spec.thresholds, getattr(scope, "thresholds", None) or {}):
         setting = layer.get(name)
         if setting is None:
@@ -43,4 +54,4 @@ def resolve(spec, name: str, scope=None) -> Threshold:
         if "enabled" in setting.model_fields_set:
             merged["enabled"] = setting.enabled
     return Threshold(name, float(merged["value"]), merged["for_"], merged["severity"], merged["enabled"],
-                     entry.get("unit", ""), entry.get("description", ""))
+                     entry.get("unit", ""), entry.get("description", ""), dict(entry.get("params") or {}))

@@ -372,7 +372,7 @@ def test_a_node_groups_own_threshold_colours_its_series(write_spec):
              thresholds: {gpu_utilization_high: {value: 70, severity: warning}}}
     """))
     panel = _panel(d["dashboards/gpu.json"], "Utilisation by node group")
-    assert _steps(panel) == [(None, "green"), (90, "red")]
+    assert _steps(panel) == [(None, "green"), (90, "blue")]  # mixed pools: info
     assert panel["fieldConfig"]["overrides"] == [{"matcher": {"id": "byName", "options": "b"}, "properties": [
         {"id": "thresholds", "value": {"mode": "absolute", "steps": [
             {"value": None, "color": "green"}, {"value": 70.0, "color": "orange"}]}}]}]
@@ -386,7 +386,7 @@ def test_each_models_series_gets_its_servers_alert_threshold(example):
 
 
 def test_an_alert_above_zero_leaves_zero_green(example):
-    xid = _panel(example[2]["dashboards/gpu.json"], "Last XID error")
+    xid = _panel(example[2]["dashboards/gpu.json"], "XIDs in the last hour")
     (_, base), (value, colour) = _steps(xid)
     assert base == "green" and 0 < value < 1e-6 and colour == "orange"
 

@@ -55,12 +55,16 @@ def test_only_groups_for_exporters_the_spec_uses():
     assert "nv_inference" not in text and "tgi_" not in text and "ceph_" not in text
 
 
-def test_seed_alerts_keep_their_meaning():
+def test_seed_alerts_keep_their_meaning(write_spec):
     files, _, _ = generate(EXAMPLE)
     alerts = {r["alert"]: r for r in _rules(files)}
-    gpu = alerts["HighGPUUtilization"]
-    assert gpu["expr"] == 'avg_over_time(DCGM_FI_DEV_GPU_UTIL{job="dcgm_exporter"}[5m]) > 90'
-    assert gpu["for"] == "5m" and gpu["labels"]["severity"] == "critical"
+    # The seed's GPU alert keeps its expression; its severity follows the node group's
+    # workload: off for the example's training pool, a warning for an inference pool.
+    assert "HighGPUUtilization" not in alerts
+    serving, _, _ = generate(write_spec(EXAMPLE.read_text().replace("workload: training", "workload: inference")))
+    gpu = {r["alert"]: r for r in _rules(serving)}["HighGPUUtilization"]
+    assert gpu["expr"] == 'avg_over_time(DCGM_FI_DEV_GPU_UTIL{job="dcgm_exporter", node_group="h100-train"}[5m]) > 90'
+    assert gpu["for"] == "5m" and gpu["labels"]["severity"] == "warning"
     lat = alerts["HighInferenceLatency"]
     assert "histogram_quantile(0.99" in lat["expr"] and lat["expr"].endswith("> 0.5") and lat["for"] == "2m"
     stalled = alerts["DataPipelineStalled"]
@@ -107,7 +111,8 @@ def test_counters_csv_enables_the_off_by_default_fields_rules_read():
     csv = files["dcgm-counters.csv"].decode()
     fields = {line.split(",")[0] for line in csv.splitlines() if line and not line.startswith("#")}
     text = files["alert.rules.yml"].decode()
-    for field in ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "DCGM_FI_DEV_THERMAL_VIOLATION", "DCGM_FI_DEV_POWER_MGMT_LIMIT"):
+    for field in ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "DCGM_FI_DEV_THERMAL_VIOLATION", "DCGM_FI_DEV_ROW_REMAP_PENDING",
+                  "DCGM_EXP_XID_ERRORS_COUNT"):
         assert field in text and field in fields
     assert "DCGM_FI_DEV_GPU_UTIL" in fields
 

@@ -107,16 +107,17 @@ def test_threshold_override_applies_only_to_its_node_group(tmp_path, write_spec)
     stage(files, tmp_path)
 
     def series(group: str, value: int) -> tuple[str, str]:
-        return f'DCGM_FI_DEV_GPU_UTIL{{job="dcgm_exporter", node_group="{group}", instance="x", gpu="0"}}', f"{value}x20"
+        return f'DCGM_FI_DEV_GPU_UTIL{{job="dcgm_exporter", node_group="{group}", instance="x", gpu="0"}}', f"{value}x30"
 
+    # gpu-c is a `mixed` node group (the default workload): saturation is info after 15m.
     fired = {"exp_labels": {"job": "dcgm_exporter", "node_group": "gpu-c", "instance": "x", "gpu": "0",
-                            "severity": "critical"},
+                            "severity": "info"},
              "exp_annotations": {"summary": "GPU 0 on x is saturated",
                                  "description": "GPU 0 on x (gpu-c) averaged 92% utilisation over 5m (threshold 90%).",
                                  "runbook_url": "https://runbooks.example.com/aimon-gen/HighGPUUtilization"}}
-    assert _run_case(tmp_path, [series("gpu.a", 92), series("gpu-b", 92), series("gpu-c", 92)], "10m", [fired]) == ""
+    assert _run_case(tmp_path, [series("gpu.a", 92), series("gpu-b", 92), series("gpu-c", 92)], "20m", [fired]) == ""
     # Above the override, the overridden group alerts with its own threshold in the text.
-    out = _run_case(tmp_path, [series("gpu.a", 96)], "10m", [])
+    out = _run_case(tmp_path, [series("gpu.a", 96)], "20m", [])
     assert "gpu.a" in out and "threshold 95%" in out
 
 

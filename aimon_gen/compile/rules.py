@@ -113,7 +113,8 @@ def _context(spec, group, variant: Variant | None) -> dict:
         if variant.matcher:
             ctx["sel"] = f"{job}, {variant.matcher}"
         t = variant.threshold
-        ctx.update(threshold=t.value if t else None, entry=variant.entry, entries=variant.entries)
+        ctx.update(threshold=t.value if t else None, entry=variant.entry, entries=variant.entries,
+                   params=t.params if t else {})
     return ctx
 
 

@@ -129,10 +129,16 @@ class GPU(Strict):
     count: int = Field(ge=1, le=64, description="GPUs per host; fewer reporting fires GPUMissing.")
 
 
+Workload = Literal["training", "inference", "mixed"]
+
+
 class NodeGroup(Strict):
     name: Name
     hosts: HostList
     gpu: GPU | None = None
+    workload: Workload = Field("mixed", description="What the GPUs are for: training | inference | mixed. GPU alert "
+                               "defaults follow it (rules/thresholds.yaml `workloads:`): busy training GPUs never page "
+                               "and idle allocated ones warn; inference pools warn on saturation.")
     labels: Labels = {}
     thresholds: Thresholds = {}
 
