@@ -18,7 +18,9 @@ on-call engineer expects in labels and severity, never in alert names:
 
 - `subject` picks the spec entry the scenario is about: the first entry served by `exporter`
   whose fields match `where` (e.g. `workload: training`, `server: vllm`, `slo: true` for "has an
-  SLO"). A spec without such an entry skips the scenario.
+  SLO"). A spec without such an entry skips the scenario. For `prometheus` and
+  `alertmanager` (no spec entry), `where` asks about the spec's `prometheus` section
+  (`remote_write: true`, `alertmanagers: true`).
 - Each series gets the labels a real target of that entry carries after the scrape (job,
   instance, host, node_group, model, owner labels ...); `exporter:` takes them from another job
   of the same entry (node_exporter beside dcgm_exporter), `target: N` from its N-th host.
@@ -187,7 +189,8 @@ def find_subject(spec, subject: dict):
     exporter, where = subject["exporter"], subject.get("where") or {}
     section = _section(exporter)
     if section == "none":
-        return _SelfMonitored(exporter) if not where else None
+        # Prometheus/Alertmanager: `where` asks about spec.prometheus (e.g. remote_write: true).
+        return _SelfMonitored(exporter) if _matches(spec.prometheus, where) else None
     for entry in getattr(spec, section):
         if exporter == "dcgm_exporter" and not entry.gpu:
             continue

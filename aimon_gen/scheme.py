@@ -24,6 +24,8 @@ JOB_MODEL = {"vllm": "vllm", "triton": "triton", "tgi": "tgi", "custom": "ml_inf
 JOB_PIPELINE = "pipelines"
 JOB_STORAGE = {"s3": "storage_s3", "ceph": "storage_ceph"}
 JOB_PROMETHEUS = "prometheus"
+# Alertmanager itself: scraped at each of prometheus.alertmanagers (compile/scrape.py).
+JOB_ALERTMANAGER = "alertmanager"
 
 # Exporters whose `instance` is the bare host name, so node and GPU series join on it.
 HOST_INSTANCE_JOBS = (JOB_NODE, JOB_DCGM)

@@ -250,7 +250,7 @@ def test_inhibitions_name_alerts_and_labels_the_build_generates():
     """NodeDown, `slo` and `tier` are names other steps own: a rename there must break this."""
     from aimon_gen.build import generate
     from aimon_gen.compile.alert_routing import _rules, alert_instances
-    from aimon_gen.compile.alertmanager import NODE_DOWN_ALERT, PAGE, SLO_LABEL, TICKET, TIER_LABEL
+    from aimon_gen.compile.alertmanager import NODE_DOWN_ALERT, PAGE, SLO_LABEL, TICKET, TIER_LABEL, WATCHDOG_ALERT
 
     from conftest import EXAMPLE
 
@@ -260,7 +260,9 @@ def test_inhibitions_name_alerts_and_labels_the_build_generates():
     if not alerts:
         pytest.skip("no rule step yet")
     assert NODE_DOWN_ALERT in {r["alert"] for r in alerts}
-    assert all(r["labels"]["severity"] in ("critical", "warning", "info") for r in alerts)
+    assert WATCHDOG_ALERT in {r["alert"] for r in alerts}   # its route matches it by name
+    assert all(r["labels"]["severity"] in ("critical", "warning", "info") for r in alerts
+               if r["alert"] != WATCHDOG_ALERT)
     if "slo.rules.yml" in bundle:
         slo_alerts = [i for i in alert_instances(loaded.spec, _rules(bundle["slo.rules.yml"]))
                       if TIER_LABEL in i.labels]
@@ -352,3 +354,60 @@ def test_unknown_matcher_label_stops_the_build_at_its_line(tmp_path):
     assert (f"example.yaml:{line}:38: alerting.routes[3].match.teams: no generated alert carries label 'teams', "
             "so this route can never match (did you mean 'team'?)") in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+# Watchdog and the heartbeat receiver (alerting.heartbeat).
+
+WITH_AM = BASE.replace("version: 1\nname: ai-prod\n", "version: 1\nname: ai-prod\n"
+                       "prometheus: {alertmanagers: [alertmanager.monitoring:9093]}\n")
+
+
+def _built_am(spec_path):
+    from aimon_gen.build import generate
+    files, _, _ = generate(spec_path)
+    import yaml
+    return yaml.safe_load(files["alertmanager.yml"])
+
+
+def test_watchdog_goes_to_the_heartbeat_receiver_first_and_nowhere_else(write_spec):
+    import yaml
+
+    from aimon_gen.build import generate
+    text = WITH_AM.replace("  routes:\n", "  heartbeat: {receiver: ops, repeat_interval: 2m}\n  routes:\n", 1)
+    files, _, _ = generate(write_spec(text))
+    doc = yaml.safe_load(files["alertmanager.yml"])
+    first = doc["route"]["routes"][0]
+    assert first["receiver"] == "ops" and first["matchers"] == ['alertname="Watchdog"'] and not first.get("continue")
+    assert first["repeat_interval"] == first["group_interval"] == "2m"
+    assert "watchdog-null" not in {r["name"] for r in doc["receivers"]}
+    # Watchdog fires in alert.rules.yml, severity none: pages nobody through the severity routes.
+    rules = [r for g in yaml.safe_load(files["alert.rules.yml"])["groups"] for r in g["rules"]]
+    assert [r["labels"] for r in rules if r.get("alert") == "Watchdog"] == [{"severity": "none"}]
+
+
+def test_without_heartbeat_watchdog_goes_to_a_receiver_that_notifies_nobody(write_spec):
+    doc = _built_am(write_spec(WITH_AM))
+    first = doc["route"]["routes"][0]
+    assert first["receiver"] == "watchdog-null" and first["matchers"] == ['alertname="Watchdog"']
+    assert {"name": "watchdog-null"} in doc["receivers"]
+    assert routing.receivers(routing.tree(load(write_spec, WITH_AM).spec.alerting), {"alertname": "Watchdog"}) == ["ops"]
+
+
+def test_no_alertmanagers_no_watchdog_and_no_watchdog_route(write_spec):
+    doc = _built_am(write_spec(BASE))
+    assert all("Watchdog" not in str(r.get("matchers")) for r in doc["route"]["routes"])
+    assert "watchdog-null" not in {r["name"] for r in doc["receivers"]}
+
+
+def test_heartbeat_errors_at_their_lines(write_spec):
+    text = WITH_AM.replace("  routes:\n", "  heartbeat: {receiver: deadman}\n  routes:\n", 1)
+    got = problems(write_spec, text)
+    assert got == ["17:25: alerting.heartbeat.receiver: no receiver named 'deadman' (receivers are: ops, oncall, "
+                   "genai-slack)"], got
+    no_am = BASE.replace("  routes:\n", "  heartbeat: {receiver: ops}\n  routes:\n", 1)
+    got = problems(write_spec, no_am)
+    assert len(got) == 1 and "alerting.heartbeat: alerting.heartbeat needs prometheus.alertmanagers" in got[0], got
+    reserved = WITH_AM.replace("    - name: ops\n", "    - name: watchdog-null\n").replace("default_receiver: ops",
+                                                                                       "default_receiver: watchdog-null")
+    got = problems(write_spec, reserved)
+    assert any("receiver name 'watchdog-null' is reserved" in p for p in got), got

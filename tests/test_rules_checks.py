@@ -66,6 +66,7 @@ def test_user_pack_adds_alerts_with_tests_that_pass_promtool(tmp_path):
     (("alert: MyGPUFrequencyLow", "alert: HighGPUUtilization"), 6, "also defined at rules/gpu.yaml"),
     (("        summary:", "      - summary:"), 10, "an alert needs 'expr'"),
     (('fire: "300"', 'fire: "300'), 14, "not valid YAML"),
+    (("scope: node_groups", "scope: node_groups\n    when: remote_writes"), 5, "did you mean 'remote_write'"),
 ])
 def test_broken_user_pack_is_reported_at_its_file_and_line(tmp_path, edit, line, words):
     found = problems(tmp_path, GOOD_PACK.replace(*edit))
@@ -169,3 +170,14 @@ def test_cases_share_a_test_group_only_when_they_cannot_see_each_other():
                     (case("D", "m3"), {"m3"})])
     names = [[c["alertname"] for c in g["alert_rule_test"]] for g in groups]
     assert names == [["A", "B", "D"], ["C"]]
+
+
+def test_group_when_leaves_a_group_out_unless_the_spec_uses_that_feature(tmp_path):
+    pack = GOOD_PACK.replace("scope: node_groups", "scope: node_groups\n    when: remote_write")
+    files, _, _ = generate(with_pack(tmp_path, pack))   # no prometheus.remote_write in SPEC
+    assert "MyGPUFrequencyLow" not in files["alert.rules.yml"].decode()
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(spec.read_text() + "prometheus: {remote_write: [{name: t, url: 'http://t:19291/api/v1/receive'}]}\n")
+    files, _, _ = generate(spec)
+    assert "MyGPUFrequencyLow" in files["alert.rules.yml"].decode()
+    assert "PrometheusRemoteWriteBehind" in files["alert.rules.yml"].decode()

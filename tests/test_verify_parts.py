@@ -306,3 +306,36 @@ def test_report_shows_identical_info_rows_once_with_a_count():
     table = r.table()
     assert table.count("NodeHighCPU") == 2 and "this machine's own metrics (x34)" in table
     assert "1 checks, 1 passed, 0 failed" in table
+
+
+def test_alertmanager_job_is_served_by_the_stacks_real_alertmanager(example):
+    """The `alertmanager` scrape job (prometheus.alertmanagers) reads the Alertmanager verify runs:
+    its target serves exactly what that process serves, and is not a down, unknown job."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from aimon_gen.verify.simulators import http_get
+
+    body = b"# TYPE alertmanager_config_last_reload_successful gauge\nalertmanager_config_last_reload_successful 1\n"
+
+    class Metrics(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server API
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+    server = HTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    files, spec = example
+    fleet = Fleet(spec, "http://127.0.0.1:9")
+    fleet.alertmanager_url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        doc = yaml.safe_load(files["prometheus.yml"])
+        [sc] = [sc for sc in doc["scrape_configs"] if sc["job_name"] == "alertmanager"]
+        placed = [fleet.place("alertmanager", a, labels) for a, labels in rewrite.static_targets(sc, files)]
+        assert placed and all(http_get(f"http://{p}/metrics", timeout=5) == body for p in placed)
+    finally:
+        fleet.close()
+        server.shutdown()

@@ -2,7 +2,8 @@
 
 Files: `aimon_gen/catalog/<kind>.yaml` for node_exporter, dcgm_exporter, vllm, triton, tgi,
 custom (the ml_inference_* contract), pipeline (the data_pipeline_* contract), s3 (MinIO
-v2), ceph and prometheus (self-metrics plus the per-target `up`/`scrape_*` series). Each file:
+v2), ceph, prometheus (self-metrics plus the per-target `up`/`scrape_*` series) and
+alertmanager (its own metrics, scraped when prometheus.alertmanagers is set). Each file:
 
     exporter: <kind>          # the key in spec.exporters (prometheus: Prometheus itself)
     job: <job name>           # scheme.py's job for it
@@ -27,7 +28,8 @@ Stable interface (imported by compile/rules.py, the dashboards and the verify si
 - `exporters_in_use(spec) -> list[kind]`: the exporter kinds the spec scrapes.
 - `emitted_metrics(spec) -> set[str]`: every series name the configured exporters emit
   (histograms expanded to _bucket/_sum/_count), dcgm fields that are on by default or
-  enabled by aimon-gen's counters CSV, and Prometheus's own metrics.
+  enabled by aimon-gen's counters CSV, Prometheus's own metrics (and Alertmanager's when
+  the spec sends alerts to one).
 - `dcgm_counters_csv(fields) -> str`: a dcgm-exporter counters CSV enabling the given
   fields on top of the defaults.
 """
@@ -41,7 +43,7 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 
 KINDS = ("node_exporter", "dcgm_exporter", "vllm", "triton", "tgi", "custom", "pipeline", "s3", "ceph",
-         "prometheus")
+         "prometheus", "alertmanager")
 TYPES = ("counter", "gauge", "histogram", "summary", "untyped")
 _KEYS = {"type", "labels", "unit", "help", "source", "buckets", "default", "enable", "field", "synthetic"}
 
@@ -155,6 +157,8 @@ def exporters_in_use(spec) -> list[str]:
         used.add("pipeline")
     used.update(s.kind for s in spec.storage)
     used.add("prometheus")
+    if spec.prometheus.alertmanagers:
+        used.add("alertmanager")  # scraped at the addresses Prometheus sends alerts to
     return [k for k in KINDS if k in used]
 
 

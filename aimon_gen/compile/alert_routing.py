@@ -64,6 +64,9 @@ def _default_only(ctx, al, instances: list[Instance]) -> None:
     only_default: dict[str, dict] = {}
     lost: dict[str, set] = {}
     for inst in instances:
+        # A heartbeat (Watchdog, severity none) has its own generated route (compile/alertmanager.py).
+        if inst.labels.get("severity") == "none":
+            continue
         if routing.match(root, inst.labels) == [root]:
             only_default.setdefault(inst.alert, {})[inst.scope] = True
             lost.setdefault(inst.alert, set()).update(inst.dropped & routed_on)

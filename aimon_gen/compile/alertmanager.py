@@ -7,6 +7,11 @@ configured elsewhere. Prometheus still sends to `prometheus.alertmanagers`.
 The routing tests go to `alertmanager-tests.yml`: reviewable next to the config, and
 each one is run at build time as `amtool config routes test --verify.receivers` (see
 `plan_routing_tests`, registered in check.EXTRA_PLANS).
+
+Watchdog (rules/prometheus.yaml, always firing) gets the first route, without continue:
+to `alerting.heartbeat.receiver` (a dead man's switch), re-sent every heartbeat
+repeat_interval; without a heartbeat, to a receiver with no channels (spec.alerting.
+NULL_RECEIVER), so it never reaches the default receiver or any team's route.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import re
 import shlex
 
 from ..spec import routing
+from ..spec.alerting import NULL_RECEIVER
 
 CONFIG = "alertmanager.yml"
 TESTS = "alertmanager-tests.yml"
@@ -22,6 +28,7 @@ TESTS = "alertmanager-tests.yml"
 # Alert names and labels the inhibition rules rely on (rules/*.yaml and compile/slo.py:
 # burn-rate alerts carry `slo` from their series and `tier` page|ticket as a rule label).
 NODE_DOWN_ALERT = "NodeDown"
+WATCHDOG_ALERT = "Watchdog"
 SLO_LABEL = "slo"
 TIER_LABEL, PAGE, TICKET = "tier", "page", "ticket"
 # Labels that together name one alerting target; a label missing on both sides counts as equal.
@@ -42,15 +49,36 @@ def compile_alertmanager(ctx, bundle: dict) -> dict[str, object]:
     from .alert_routing import analyse
     analyse(ctx, bundle)
     doc: dict = {"global": _global(al), "route": _root(al)}
+    watchdog = _has_alert(bundle, WATCHDOG_ALERT)
+    if watchdog:
+        doc["route"].setdefault("routes", []).insert(0, watchdog_route(al))
     if al.inhibit:
         doc["inhibit_rules"] = inhibit_rules() + level_rules(bundle)
     doc["receivers"] = [_receiver(r) for r in al.receivers]
+    if watchdog and al.heartbeat is None:
+        doc["receivers"].append({"name": NULL_RECEIVER})
     if al.maintenance_windows:
         doc["time_intervals"] = [_window(w) for w in al.maintenance_windows]
     out: dict[str, object] = {CONFIG: doc}
     if al.tests:
         out[TESTS] = {"tests": [{"labels": dict(t.labels), "receivers": list(t.receivers)} for t in al.tests]}
     return out
+
+
+def _has_alert(bundle: dict, name: str) -> bool:
+    return any(r.get("alert") == name for path in bundle if path.endswith(".rules.yml") and "/" not in path
+               for g in bundle[path].get("groups", []) for r in g.get("rules", []))
+
+
+def watchdog_route(al) -> dict:
+    """Watchdog's own route: the heartbeat receiver, notified again every repeat_interval
+    (group_interval as short, since Alertmanager only re-sends on a group_interval tick)."""
+    hb = al.heartbeat
+    route: dict = {"receiver": hb.receiver if hb else NULL_RECEIVER, "matchers": [f'alertname="{WATCHDOG_ALERT}"'],
+                   "group_by": ["alertname", "cluster"], "group_wait": "0s"}
+    if hb:
+        route.update(group_interval=hb.repeat_interval, repeat_interval=hb.repeat_interval)
+    return route
 
 
 def _global(al) -> dict:

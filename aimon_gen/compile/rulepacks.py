@@ -7,6 +7,9 @@ A pack file (shipped in `rules/`, or a user's in a folder named by `spec.rules.p
         requires: dcgm_exporter    # exporter kind (catalog KINDS); the group is left out
                                    # when the spec has nothing that exporter serves
         scope: node_groups         # node_groups | models | pipelines | storage | none
+        when: remote_write         # optional: left out unless the spec has it (WHEN below):
+                                   # `alertmanagers` (prometheus.alertmanagers is not empty)
+                                   # or `remote_write` (prometheus.remote_write is not empty)
         recording:
           - {record: ..., expr: ...}
         alerts:
@@ -19,6 +22,10 @@ A pack file (shipped in `rules/`, or a user's in a folder named by `spec.rules.p
             labels: {}             # extra alert labels
             test: {...}            # inputs for the generated promtool unit test (unittests.py)
             runbook: ...           # what it means and what to do; docs/alerts.md is made from it
+
+Severity `none` (with `for` and `severity` instead of a threshold) is for a heartbeat such as
+Watchdog: it always fires by design, needs no comparison, and its generated unit test has
+no quiet case when its `test.input` is empty.
 
 Templates use Jinja2 with `<%= expr %>`, `<% stmt %>` and `<%# comment %>`: none of these
 can occur in PromQL or in Go templates. The YAML is parsed FIRST; only then is each string
@@ -35,7 +42,10 @@ import yaml
 from ..errors import Problem, SpecInvalid, did_you_mean
 
 SCOPES = ("node_groups", "models", "pipelines", "storage", "none")
-GROUP_KEYS = {"name": str, "requires": str, "scope": str, "recording": list, "alerts": list}
+GROUP_KEYS = {"name": str, "requires": str, "scope": str, "when": str, "recording": list, "alerts": list}
+# Group conditions on the spec's prometheus section: a group about a feature the spec does
+# not use would read series that never exist (or, for Watchdog, fire with nobody listening).
+WHEN = ("alertmanagers", "remote_write")
 RECORD_KEYS = {"record": str, "expr": str, "labels": dict}
 ALERT_KEYS = {"alert": str, "expr": str, "threshold": str, "each": bool, "for": str, "severity": str,
               "summary": str, "description": str, "labels": dict, "test": dict, "runbook": str}
@@ -148,6 +158,9 @@ def _check_group(shown: str, group) -> list[Problem]:
     if group["scope"] not in SCOPES:
         problems.append(_at(shown, group["scope"], f"unknown scope '{group['scope']}'",
                             did_you_mean(group["scope"], SCOPES) or ", ".join(SCOPES)))
+    if "when" in group and group["when"] not in WHEN:
+        problems.append(_at(shown, group["when"], f"unknown condition when: '{group['when']}'",
+                            did_you_mean(group["when"], WHEN) or ", ".join(WHEN)))
     for rule in group.get("recording", []):
         problems += _check_keys(shown, rule, RECORD_KEYS, "a recording rule", ("record", "expr"))
     for rule in group.get("alerts", []):
@@ -172,7 +185,7 @@ def _check_alert(shown: str, rule) -> list[Problem]:
 
 
 # The shipped packs, in output order (rules/ also holds data files that are not packs).
-SHIPPED = ("gpu", "node", "models", "vllm", "triton", "tgi", "pipelines", "storage", "prometheus")
+SHIPPED = ("gpu", "node", "models", "vllm", "triton", "tgi", "pipelines", "storage", "prometheus", "alertmanager")
 
 
 def shipped_packs() -> list[PackFile]:

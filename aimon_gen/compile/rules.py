@@ -33,7 +33,7 @@ SCOPE_LABEL = {"node_groups": "node_group", "models": "model", "pipelines": "pip
 def job_of(kind: str) -> str:
     """The scrape job of an exporter kind (scheme.py owns the names)."""
     fixed = {"node_exporter": scheme.JOB_NODE, "dcgm_exporter": scheme.JOB_DCGM, "pipeline": scheme.JOB_PIPELINE,
-             "prometheus": scheme.JOB_PROMETHEUS}
+             "prometheus": scheme.JOB_PROMETHEUS, "alertmanager": scheme.JOB_ALERTMANAGER}
     return fixed.get(kind) or scheme.JOB_MODEL.get(kind) or scheme.JOB_STORAGE[kind]
 
 
@@ -123,9 +123,9 @@ def _alert_rule(spec, group, src, variant: Variant, shown: str) -> BuiltAlert:
     t = variant.threshold
     for_ = (t.for_ if t else None) or src.get("for")
     severity = (t.severity if t else None) or src.get("severity")
-    if severity not in ("critical", "warning", "info"):
+    if severity not in ("critical", "warning", "info", "none"):
         raise SpecInvalid([Problem(shown, src.line, src.col, "", f"alert {src['alert']}: severity must be "
-                                   "critical, warning or info")])
+                                   "critical, warning, info or none (a heartbeat)")])
     rule = {"alert": str(src["alert"]), "expr": render(src["expr"], ctx, shown)}
     if for_ and for_ not in ("0s", "0m"):
         rule["for"] = str(for_)
@@ -146,7 +146,7 @@ def build_groups(spec, packs) -> list[BuiltGroup]:
         for group in pack.groups:
             kind, scope = str(group["requires"]), str(group["scope"])
             entries = scope_entries(spec, scope, kind)
-            if kind not in in_use or (scope != "none" and not entries):
+            if kind not in in_use or (scope != "none" and not entries) or not group_applies(spec, group):
                 continue
             bg = BuiltGroup(str(group["name"]), pack, kind, scope)
             for src in group.get("recording") or []:
@@ -165,6 +165,12 @@ def build_groups(spec, packs) -> list[BuiltGroup]:
             if bg.recording or bg.alerts:
                 built.append(bg)
     return built
+
+
+def group_applies(spec, group) -> bool:
+    """A group's `when:` condition (rulepacks.WHEN): the spec uses that feature of Prometheus."""
+    when = group.get("when")
+    return when is None or bool(getattr(spec.prometheus, str(when)))
 
 
 def check_groups(spec, built: list[BuiltGroup]) -> list[Problem]:
@@ -195,7 +201,8 @@ def check_groups(spec, built: list[BuiltGroup]) -> list[Problem]:
                 other = alert_seen[a.rule["alert"]]
                 problems.append(_p(g, a.source, f"alert name '{a.rule['alert']}' is also defined at {other[0]}:{other[1]}",
                                    "alert names must be unique"))
-            if not has_comparison(a.rule["expr"]):
+            # A heartbeat (severity none, e.g. Watchdog's vector(1)) fires always by design.
+            if not has_comparison(a.rule["expr"]) and a.rule["labels"]["severity"] != "none":
                 problems.append(_p(g, a.source["expr"], f"alert {a.rule['alert']} has no comparison, so it fires for "
                                    "every series", "compare with a threshold, e.g. `> <%= threshold %>`"))
             problems += _unknown_metrics(g, a.source["expr"], a.rule, known)

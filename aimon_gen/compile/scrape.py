@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ..scheme import JOB_PROMETHEUS, Job, jobs
+from ..scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, jobs
 from ..spec.types import duration_seconds, format_duration
 
 # Strips the port from the address: node and GPU series join on the bare host name.
@@ -22,6 +22,8 @@ def compile_prometheus(spec, rule_files: list[str]) -> dict[str, object]:
     if p.alertmanagers:
         cfg["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(p.alertmanagers)}]}]}
     scrape_configs = [{"job_name": JOB_PROMETHEUS, "static_configs": [{"targets": ["localhost:9090"]}]}]
+    if p.alertmanagers:
+        scrape_configs.append(alertmanager_scrape_config(p.alertmanagers))
     for job in jobs(spec):
         static = [g for g in job.groups if g.kubernetes is None]
         if static:
@@ -32,6 +34,14 @@ def compile_prometheus(spec, rule_files: list[str]) -> dict[str, object]:
         cfg["remote_write"] = [_remote_write(rw) for rw in p.remote_write]
     out["prometheus.yml"] = cfg
     return out
+
+
+def alertmanager_scrape_config(alertmanagers) -> dict:
+    """Alertmanager's own /metrics, at the addresses (and ports) Prometheus sends alerts to:
+    the alertmanager pack watches its reloads, notifications and cluster."""
+    return {"job_name": JOB_ALERTMANAGER, "static_configs": [{"targets": list(alertmanagers)}],
+            "relabel_configs": [{"source_labels": ["__address__"], "regex": _HOST_REGEX, "target_label": "host",
+                                 "replacement": "$1"}]}
 
 
 def _global(spec) -> dict:

@@ -161,6 +161,10 @@ def alert_tests(spec, group, a) -> list[dict]:
         checks.append({"eval_time": f"{int(for_s // INTERVAL) - 1}m", "alertname": name, "exp_alerts": []})
     checks.append({"eval_time": at, "alertname": name, "exp_alerts": [_expected(a, test, ctx, base, shown)]})
     fire_series = _inputs(test, ctx, base, "fire", n, shown)
+    if not test.get("input"):
+        # No input: a heartbeat (Watchdog) that fires on nothing, so it has no quiet case.
+        return [{"name": f"{name} fires without any input{scope}", "interval": "1m", "input_series": [],
+                 "alert_rule_test": checks}]
     keep, drop = test.get("keep", "all"), test.get("drop") or []
     if (keep == "all" or "instance" in keep) and "instance" not in drop:
         # The quiet inputs come from a second target of the same entry: the alert keeps

@@ -204,6 +204,19 @@ class RoutingTest(_Strict):
     receivers: list[Name] = Field(min_length=1, description="Receivers it must reach, in routing-tree order.")
 
 
+# The receiver the generated alertmanager.yml gives Watchdog when no heartbeat is configured:
+# no channels, so the always-firing alert never reaches the default receiver (an e-mail a day).
+NULL_RECEIVER = "watchdog-null"
+
+
+class Heartbeat(_Strict):
+    receiver: Name = Field(description="Receiver of the always-firing Watchdog alert: a dead man's switch "
+                                       "(e.g. a Healthchecks.io or Dead Man's Snitch webhook, an Opsgenie/PagerDuty "
+                                       "heartbeat) that raises the alarm when the notifications stop.")
+    repeat_interval: Duration = Field("1m", description="How often Watchdog is sent again; the heartbeat "
+                                                        "service's timeout must be longer (e.g. 3x).")
+
+
 class Alerting(_Strict):
     alertmanager_version: Annotated[Literal[VERSIONS], BeforeValidator(_version)] = Field(
         "0.25", description="The Alertmanager you run; fields newer versions added are refused below it.")
@@ -222,4 +235,7 @@ class Alerting(_Strict):
     inhibit: bool = Field(True, description="Node down silences its GPU/exporter/model alerts; critical silences "
                                             "the same alert's warning; an SLO page silences its ticket.")
     maintenance_windows: list[MaintenanceWindow] = []
+    heartbeat: Heartbeat | None = Field(None, description="Where the always-firing Watchdog alert goes (a dead "
+                                        "man's switch that proves Prometheus -> Alertmanager -> receiver works). "
+                                        f"Without it Watchdog goes to '{NULL_RECEIVER}', a receiver that notifies nobody.")
     tests: list[RoutingTest] = Field([], description="Routing expectations checked with amtool at build time.")

@@ -32,7 +32,7 @@ def alerting_checks(spec) -> Iterable[Finding]:
     al = spec.alerting
     yield from _receivers(al)
     if not al.receivers:
-        for key in ("routes", "tests", "default_receiver"):
+        for key in ("routes", "tests", "default_receiver", "heartbeat"):
             if getattr(al, key):
                 yield Finding(A + (key,), f"alerting.{key} is given but there are no alerting.receivers",
                               "add receivers, or remove it")
@@ -45,11 +45,34 @@ def alerting_checks(spec) -> Iterable[Finding]:
     if al.default_receiver not in names:
         yield _undefined(("alerting", "default_receiver"), al.default_receiver, names)
         return
+    yield from _heartbeat(spec, names)
     route_findings = list(_routes(al, names))
     yield from route_findings
     yield from _windows(al)
     if not route_findings:  # a test through a broken tree would only repeat the route's problem
         yield from _tests(al, names)
+
+
+def _heartbeat(spec, names: list[str]) -> Iterable[Finding]:
+    from .alerting import NULL_RECEIVER
+
+    al = spec.alerting
+    if NULL_RECEIVER in names:
+        yield Finding(A + ("receivers", names.index(NULL_RECEIVER), "name"), f"receiver name '{NULL_RECEIVER}' is "
+                      "reserved: the generated alertmanager.yml sends Watchdog there when no heartbeat is set",
+                      "rename the receiver")
+    hb = al.heartbeat
+    if hb is None:
+        return
+    if hb.receiver not in names:
+        yield _undefined(A + ("heartbeat", "receiver"), hb.receiver, names)
+    if not spec.prometheus.alertmanagers:
+        yield Finding(A + ("heartbeat",), "alerting.heartbeat needs prometheus.alertmanagers: without an "
+                      "Alertmanager to send to, no Watchdog alert is generated and the heartbeat would never beat",
+                      "list the Alertmanager(s) under prometheus.alertmanagers, or remove the heartbeat")
+    if duration_seconds(hb.repeat_interval) <= 0:
+        yield Finding(A + ("heartbeat", "repeat_interval"), "heartbeat repeat_interval must be longer than 0",
+                      "e.g. repeat_interval: 1m")
 
 
 def _undefined(path: tuple, name: str, names: list[str]) -> Finding:
@@ -101,7 +124,7 @@ def _channel(al, kind: str, ch, path: tuple) -> Iterable[Finding]:
 
 def _routes(al, names: list[str]) -> Iterable[Finding]:
     windows = [w.name for w in al.maintenance_windows]
-    used = {al.default_receiver}
+    used = {al.default_receiver} | ({al.heartbeat.receiver} if al.heartbeat else set())
     typo_for = set()  # receivers an unknown name was most likely meant for: one mistake, one problem
     for path, route, parent_timing in _all_routes(al.routes, A, _timing(al, None)):
         if route.receiver is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..scheme import JOB_DCGM, JOB_MODEL, JOB_NODE, JOB_PIPELINE, JOB_PROMETHEUS, JOB_STORAGE
+from ..scheme import JOB_ALERTMANAGER, JOB_DCGM, JOB_MODEL, JOB_NODE, JOB_PIPELINE, JOB_PROMETHEUS, JOB_STORAGE
 from ..spec.types import split_target
 from . import simulators as sim
 
@@ -15,6 +15,7 @@ class Fleet:
         self.spec = spec
         self.node_url = node_exporter_url
         self.prometheus_url = ""
+        self.alertmanager_url = ""   # the stack's real Alertmanager: the `alertmanager` job scrapes it
         self.servers = sim.Servers()
         self.targets: list[sim.Target] = []
 
@@ -31,6 +32,8 @@ class Fleet:
             return sim.NodeProxy(*args, upstream=self.node_url)
         if job == JOB_PROMETHEUS:
             return sim.UpstreamProxy(*args, upstream="")  # Prometheus's URL is known once it runs
+        if job == JOB_ALERTMANAGER:
+            return sim.UpstreamProxy(*args, upstream=self.alertmanager_url)
         if job == JOB_DCGM:
             group = _find(self.spec.node_groups, labels.get("node_group"))
             return sim.CatalogTarget(job, "dcgm_exporter", address, host, labels, entry=group,
@@ -70,7 +73,7 @@ class Fleet:
         if f in ("gpu_hot", "xid_error", "gpu_missing"):
             return [t for t in self.targets if t.job == JOB_DCGM and t.host == s.subject]
         if f == "node_down":
-            return [t for t in self.targets if t.host == s.subject and t.job != JOB_PROMETHEUS]
+            return [t for t in self.targets if t.host == s.subject and t.job not in (JOB_PROMETHEUS, JOB_ALERTMANAGER)]
         if f == "exporter_down":
             key = next(iter(s.scope.items()))
             return [t for t in self.targets if t.job == s.job and t.labels.get(key[0], t.host) == key[1]][:1]
