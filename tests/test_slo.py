@@ -211,3 +211,18 @@ def test_no_slos_no_files(write_spec):
     files, bundle, _ = generate(write_spec(BASE.replace(
         "    slo: {availability: 99.9, latency: {threshold: 500ms, objective: 99}}\n", "")))
     assert "slo.rules.yml" not in bundle and "tests/slo.test.yml" not in bundle
+
+
+def test_triton_slo_counts_the_model_clients_call(write_spec):
+    # Triton counts an ensemble's requests again on each composing model: without naming the
+    # model clients call, the build says the SLO adds them all up.
+    text = BASE.replace("server: vllm", "server: triton").replace(", latency: {threshold: 500ms, objective: 99}", "")
+    doc, loaded = _rules(write_spec, text)
+    (warning,) = [str(w) for w in loaded.warnings if "Triton" in w.message]
+    assert "models[0].slo.availability" in warning and "slo.triton_model" in warning
+    doc, loaded = _rules(write_spec, text.replace("availability: 99.9", "availability: 99.9, triton_model: embed_ensemble"))
+    assert not [w for w in loaded.warnings if "Triton" in w.message]
+    exprs = " ".join(r["expr"] for g in doc["groups"] for r in g["rules"])
+    assert 'nv_inference_request_failure{job="triton", model="chat", exported_model="embed_ensemble"}' in exprs
+    (problem,) = _problems(write_spec, BASE.replace("availability: 99.9", "availability: 99.9, triton_model: x"))
+    assert "models[0].slo.triton_model" in problem and "applies to Triton servers, not vllm" in problem

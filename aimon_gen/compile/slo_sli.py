@@ -175,6 +175,8 @@ def slo_defs(spec) -> list[SLODef]:
         if not m.slo:
             continue
         base = (("job", "=", JOB_MODEL[m.server]), ("model", "=", m.name))
+        if m.slo.triton_model:   # Triton's own `model` label, renamed on scrape (it clashes with ours)
+            base += (("exported_model", "=", m.slo.triton_model),)
         labels = {"service": m.name, "model": m.name, **m.labels}
         if m.slo.availability is not None:
             entry = data["availability"][m.server]

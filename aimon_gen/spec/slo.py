@@ -37,6 +37,9 @@ class ModelSLO(_Strict):
     availability: Percent | None = Field(None, description="Percentage of requests that must succeed.")
     latency: LatencyObjective | None = None
     window: Duration = Field("30d", description="SLO period (30d, 28d, 7d or any period of at least 1d).")
+    triton_model: LabelValue | None = Field(
+        None, description="Triton only: the model clients call (e.g. an ensemble) whose requests the SLO counts. "
+        "Without it every model of the server counts, and an ensemble's requests count again in each composing model.")
 
 
 class PipelineSLO(_Strict):
@@ -97,6 +100,13 @@ def slo_problems(spec) -> Iterable:
     for i, m in enumerate(spec.models):
         if m.slo and m.slo.latency:
             yield from _latency_bucket(("models", i, "slo", "latency", "threshold"), m.server, m.slo.latency)
+        if m.slo and m.slo.triton_model and m.server != "triton":
+            yield Finding(("models", i, "slo", "triton_model"), f"triton_model applies to Triton servers, not {m.server}",
+                          "remove it", at_key=True)
+        if m.slo and m.slo.availability is not None and m.server == "triton" and not m.slo.triton_model:
+            yield Finding(("models", i, "slo", "availability"), "the SLO counts the requests of every model this Triton "
+                          "server hosts; an ensemble's requests are counted again by each of its composing models",
+                          "name the model clients call in slo.triton_model", warning=True)
 
 
 def _declared(spec):

@@ -140,8 +140,8 @@ def _target_identity(kind, target) -> dict:
     name = getattr(target.entry, "name", "")
     if kind == "vllm":
         return {"model_name": name}
-    if kind == "triton":
-        return {"model": name}
+    if kind == "triton":   # the model clients call, when the SLO names it
+        return {"model": getattr(getattr(target.entry, "slo", None), "triton_model", None) or name}
     if kind == "s3":
         return {"server": target.address}
     return {}
