@@ -103,7 +103,7 @@ def variants(spec, rule, scope: str, entries: list) -> list[Variant]:
     if same and (default is None or default.enabled):
         excluded = [e.name for e, _ in overridden]
         out.append(Variant(default, same, matcher(label, excluded, negate=True) if excluded else ""))
-    out += [_single(label, e, t) for e, t in overridden if t.enabled]
+    out += [_single(label, e, t) for e, t in overridden if t is None or t.enabled]
     return out
 
 
