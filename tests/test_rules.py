@@ -183,3 +183,20 @@ def test_threshold_set_where_no_alert_uses_it_is_warned(write_spec):
     _, _, loaded = generate(write_spec(spec))
     found = [w for w in loaded.warnings if "inference_latency_p99_high" in str(w)]
     assert found and "has no effect on node_groups" in found[0].message and found[0].line == 8
+
+
+def test_a_second_threshold_read_by_limit_is_overridden_per_entry(write_spec):
+    # An error ratio's traffic floor (inference_error_min_rate, read with limit()) set on one
+    # model gives that model its own rule; the other keeps the default floor.
+    spec = write_spec("""
+version: 1
+name: t
+models:
+  - {name: busy, server: custom, targets: [a:8080]}
+  - {name: quiet, server: custom, targets: [b:8080], thresholds: {inference_error_min_rate: 2}}
+""")
+    files, _, _ = generate(spec)
+    rules = [r for r in _rules(files) if r["alert"] == "InferenceErrorRatioHigh"]
+    floors = {r["labels"].get("model", "default"): r["expr"].rsplit(">=", 1)[1].strip() for r in rules}
+    assert floors == {"default": "0.2", "quiet": "2"}
+    assert 'model!="quiet"' in next(r["expr"] for r in rules if "model" not in r["labels"])

@@ -54,10 +54,46 @@ def _problems(write_spec, text) -> list[str]:
 
 
 def test_latency_threshold_off_the_buckets_names_the_buckets_at_its_line(write_spec):
-    (problem,) = _problems(write_spec, BASE.replace("500ms", "450ms"))
+    # A custom server's buckets are the user's own choice: a threshold between them is an error.
+    (problem,) = _problems(write_spec, BASE.replace("500ms", "450ms").replace("server: vllm", "server: custom"))
     assert ":9:52:" in problem and "models[0].slo.latency.threshold" in problem
-    assert "450ms is not a bucket of vllm:e2e_request_latency_seconds" in problem
-    assert "0.3, 0.5, 0.8, 1," in problem
+    assert "450ms is not a bucket of ml_inference_latency_seconds" in problem
+    assert "0.1, 0.25, 0.5, 0.75, 1," in problem
+
+
+def test_threshold_between_fixed_buckets_uses_the_bucket_below_and_warns(write_spec):
+    # vLLM chooses its buckets: 450ms is measured at TTFT's 0.25s bucket, and the build says so.
+    doc, loaded = _rules(write_spec, BASE.replace("500ms", "450ms"))
+    (warning,) = [str(w) for w in loaded.warnings if "latency threshold" in w.message]
+    assert "models[0].slo.latency.threshold" in warning
+    assert "falls between buckets of vllm:time_to_first_token_seconds" in warning and "faster than 0.25s" in warning
+    exprs = " ".join(r["expr"] for g in doc["groups"] for r in g["rules"])
+    assert r'vllm:time_to_first_token_seconds_bucket{job="vllm", model="chat", le=~"0\\.25"}' in exprs
+
+
+def test_tgi_thresholds_can_be_written_and_buckets_print_short(write_spec):
+    doc, loaded = _rules(write_spec, BASE.replace("server: vllm", "server: tgi").replace("500ms", "1s"))
+    (warning,) = [str(w) for w in loaded.warnings if "latency threshold" in w.message]
+    # 0.0001 * 1.5**k by repeated multiplication: printed as the decimals they stand for.
+    assert "faster than 0.748182764268s" in warning and "0.00015, 0.000225, 0.0003375," in warning
+    assert "0.00015000000000000001" not in warning
+    exprs = " ".join(r["expr"] for g in doc["groups"] for r in g["rules"])
+    assert r'tgi_request_duration_bucket{job="tgi", model="chat", le=~"0\\.7481827642679213' in exprs
+    # Below the smallest bucket nothing measures it: an error.
+    text = BASE.replace("500ms", "100ms").replace("objective: 99}", "objective: 99, metric: e2e}")
+    (problem,) = _problems(write_spec, text)
+    assert "100ms is not a bucket of vllm:e2e_request_latency_seconds" in problem
+
+
+def test_latency_slo_chooses_its_histogram(write_spec):
+    doc, _ = _rules(write_spec, BASE.replace("objective: 99}", "objective: 99, metric: e2e}"))
+    exprs = " ".join(r["expr"] for g in doc["groups"] for r in g["rules"])
+    assert "vllm:e2e_request_latency_seconds_bucket{" in exprs and "time_to_first_token" not in exprs
+    text = BASE.replace("server: vllm", "server: tgi").replace("500ms", "1s").replace(
+        "objective: 99}", "objective: 99, metric: ttft}")
+    (problem,) = _problems(write_spec, text)
+    assert "models[0].slo.latency.metric" in problem and "a tgi model server has no ttft histogram" in problem
+    assert "e2e, itl" in problem
 
 
 def test_triton_has_no_latency_histogram(write_spec):
@@ -126,13 +162,14 @@ def test_only_the_5m_rules_read_raw_series_and_every_series_has_the_label_set(wr
 def test_real_metric_names_per_server(write_spec):
     doc, _ = _rules(write_spec, ALL_KINDS)
     first = {g["name"]: g["rules"][0]["expr"] + " " + g["rules"][1]["expr"] for g in doc["groups"]}
-    assert 'vllm:request_success_total{job="vllm", model="chat", finished_reason="abort"}' in first["slo-chat-availability"]
+    assert 'http_requests_total{job="vllm", model="chat", handler=~"/v1/.*", status=~"5.."}' in first["slo-chat-availability"]
     assert "nv_inference_request_failure{" in first["slo-vision-availability"]
     assert "nv_inference_request_success{" in first["slo-vision-availability"]
-    assert "tgi_request_count{" in first["slo-summarizer-availability"] and "tgi_request_success{" in first["slo-summarizer-availability"]
+    assert "tgi_request_count{" in first["slo-summarizer-availability"]
+    assert 'tgi_request_failure{job="tgi", model="summarizer", err!~"validation|dropped"}' in first["slo-summarizer-availability"]
     # PromQL strings escape the regex backslash: le=~"0\\.25" is the regex 0\.25
     assert r'ml_inference_latency_seconds_bucket{job="ml_inference", model="scorer", le=~"0\\.25"}' in first["slo-scorer-latency"]
-    assert r'vllm:e2e_request_latency_seconds_bucket{job="vllm", model="chat", le=~"1|1\\.0"}' in first["slo-chat-latency"]
+    assert r'vllm:time_to_first_token_seconds_bucket{job="vllm", model="chat", le=~"1|1\\.0"}' in first["slo-chat-latency"]
     assert "time() - max(data_pipeline_last_successful_run_timestamp{" in first["slo-features-freshness"]
     assert "> bool 3600" in first["slo-features-freshness"]
 
@@ -174,3 +211,18 @@ def test_no_slos_no_files(write_spec):
     files, bundle, _ = generate(write_spec(BASE.replace(
         "    slo: {availability: 99.9, latency: {threshold: 500ms, objective: 99}}\n", "")))
     assert "slo.rules.yml" not in bundle and "tests/slo.test.yml" not in bundle
+
+
+def test_triton_slo_counts_the_model_clients_call(write_spec):
+    # Triton counts an ensemble's requests again on each composing model: without naming the
+    # model clients call, the build says the SLO adds them all up.
+    text = BASE.replace("server: vllm", "server: triton").replace(", latency: {threshold: 500ms, objective: 99}", "")
+    doc, loaded = _rules(write_spec, text)
+    (warning,) = [str(w) for w in loaded.warnings if "Triton" in w.message]
+    assert "models[0].slo.availability" in warning and "slo.triton_model" in warning
+    doc, loaded = _rules(write_spec, text.replace("availability: 99.9", "availability: 99.9, triton_model: embed_ensemble"))
+    assert not [w for w in loaded.warnings if "Triton" in w.message]
+    exprs = " ".join(r["expr"] for g in doc["groups"] for r in g["rules"])
+    assert 'nv_inference_request_failure{job="triton", model="chat", exported_model="embed_ensemble"}' in exprs
+    (problem,) = _problems(write_spec, BASE.replace("availability: 99.9", "availability: 99.9, triton_model: x"))
+    assert "models[0].slo.triton_model" in problem and "applies to Triton servers, not vllm" in problem

@@ -18,6 +18,7 @@ across packs; every alert compares something.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .. import catalog, scheme
@@ -78,6 +79,10 @@ class BuiltGroup:
     alerts: list = field(default_factory=list)      # BuiltAlert
 
 
+# A second named threshold an expression reads, e.g. a minimum request rate: <%= limit("name") %>.
+_LIMIT = re.compile(r"""limit\(\s*["'](\w+)["']\s*\)""")
+
+
 def variants(spec, rule, scope: str, entries: list) -> list[Variant]:
     """The rules one alert becomes (see the module docstring)."""
     name = rule.get("threshold")
@@ -88,13 +93,17 @@ def variants(spec, rule, scope: str, entries: list) -> list[Variant]:
     per_entry = [(e, resolve(spec, name, e) if name else None) for e in entries]
     if rule.get("each"):
         return [_single(label, e, t) for e, t in per_entry if t is None or t.enabled]
-    same = [e for e, t in per_entry if t == default]
-    overridden = [(e, t) for e, t in per_entry if t != default]
+    # An entry that overrides a limit() threshold gets its own rule too.
+    limits = _LIMIT.findall(str(rule.get("expr", "")))
+    key = {id(e): tuple(resolve(spec, n, e).value for n in limits) for e in entries}
+    base = tuple(resolve(spec, n, None).value for n in limits)
+    same = [e for e, t in per_entry if t == default and key[id(e)] == base]
+    overridden = [(e, t) for e, t in per_entry if t != default or key[id(e)] != base]
     out = []
     if same and (default is None or default.enabled):
         excluded = [e.name for e, _ in overridden]
         out.append(Variant(default, same, matcher(label, excluded, negate=True) if excluded else ""))
-    out += [_single(label, e, t) for e, t in overridden if t.enabled]
+    out += [_single(label, e, t) for e, t in overridden if t is None or t.enabled]
     return out
 
 
@@ -114,7 +123,8 @@ def _context(spec, group, variant: Variant | None) -> dict:
             ctx["sel"] = f"{job}, {variant.matcher}"
         t = variant.threshold
         ctx.update(threshold=t.value if t else None, entry=variant.entry, entries=variant.entries,
-                   params=t.params if t else {})
+                   params=t.params if t else {},
+                   limit=lambda name, _e=variant.entry: resolve(spec, name, _e).value)
     return ctx
 
 

@@ -104,8 +104,35 @@ def _data() -> dict:
     return read_yaml(data_dir("rules") / "slo_sli.yaml")
 
 
-def latency_histogram(server: str) -> str | None:
-    return _data()["latency"].get(server)
+def latency_histograms(server: str) -> dict[str, str]:
+    """`slo.latency.metric` -> histogram for a server kind; the first is the default."""
+    return dict(_data()["latency"].get(server) or {})
+
+
+def latency_histogram(server: str, metric: str | None = None) -> str | None:
+    """The histogram a latency SLO reads (None: the server has none, or not that one)."""
+    found = latency_histograms(server)
+    if not found:
+        return None
+    return found.get(metric) if metric else next(iter(found.values()))
+
+
+def fixed_buckets(server: str) -> bool:
+    """The server, not the user, chooses the buckets (so a threshold may fall between them)."""
+    return server in _data().get("fixed_buckets", ())
+
+
+def latency_bound(server: str, metric: str | None, seconds: float) -> float | None:
+    """The bucket bound that measures `seconds`: the bucket itself, or for fixed buckets the
+    largest bound at or below it; None when there is none."""
+    from ..catalog import histogram_buckets
+
+    buckets = histogram_buckets(latency_histogram(server, metric))
+    exact = [b for b in buckets if abs(b - seconds) <= 1e-9 * max(1.0, b)]
+    if exact:
+        return exact[0]
+    below = [b for b in buckets if b <= seconds]
+    return below[-1] if below and fixed_buckets(server) else None
 
 
 _SEL_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.S)
@@ -148,6 +175,8 @@ def slo_defs(spec) -> list[SLODef]:
         if not m.slo:
             continue
         base = (("job", "=", JOB_MODEL[m.server]), ("model", "=", m.name))
+        if m.slo.triton_model:   # Triton's own `model` label, renamed on scrape (it clashes with ours)
+            base += (("exported_model", "=", m.slo.triton_model),)
         labels = {"service": m.name, "model": m.name, **m.labels}
         if m.slo.availability is not None:
             entry = data["availability"][m.server]
@@ -156,9 +185,11 @@ def slo_defs(spec) -> list[SLODef]:
                       good=parse_selector(entry["good"]).plus(*base) if "good" in entry else None)
             out.append(_def(f"{m.name}-availability", "availability", m.slo.availability, m.slo.window,
                             labels, sli, ("models", i, "slo", "availability")))
-        if m.slo.latency is not None and latency_histogram(m.server):
-            hist = latency_histogram(m.server)
-            le = ("le", "=~", le_regex(duration_seconds(m.slo.latency.threshold)))
+        hist = latency_histogram(m.server, m.slo.latency.metric) if m.slo.latency is not None else None
+        bound = latency_bound(m.server, m.slo.latency.metric, duration_seconds(m.slo.latency.threshold)) \
+            if hist else None
+        if hist and bound is not None:   # spec.slo.slo_problems reports the other cases
+            le = ("le", "=~", le_regex(bound))
             sli = SLI(total=(Selector(f"{hist}_count").plus(*base),),
                       good=Selector(f"{hist}_bucket").plus(*base, le))
             out.append(_def(f"{m.name}-latency", "latency", m.slo.latency.objective, m.slo.window,

@@ -25,14 +25,21 @@ Severity = Literal["critical", "warning", "info"]
 
 
 class LatencyObjective(_Strict):
-    threshold: Duration = Field(description="Requests faster than this are good; must be one of the histogram's buckets.")
+    threshold: Duration = Field(description="Requests faster than this are good; one of the histogram's buckets "
+                                "(vLLM, TGI: otherwise the largest bucket below it, with a warning).")
     objective: Percent = Field(description="Percentage of requests that must be faster than the threshold.")
+    metric: Literal["ttft", "e2e", "itl"] | None = Field(
+        None, description="Which latency: ttft (time to first token; vLLM's default), e2e (whole request; "
+        "the default elsewhere) or itl (time between tokens: vLLM, TGI).")
 
 
 class ModelSLO(_Strict):
     availability: Percent | None = Field(None, description="Percentage of requests that must succeed.")
     latency: LatencyObjective | None = None
     window: Duration = Field("30d", description="SLO period (30d, 28d, 7d or any period of at least 1d).")
+    triton_model: LabelValue | None = Field(
+        None, description="Triton only: the model clients call (e.g. an ensemble) whose requests the SLO counts. "
+        "Without it every model of the server counts, and an ensemble's requests count again in each composing model.")
 
 
 class PipelineSLO(_Strict):
@@ -93,6 +100,13 @@ def slo_problems(spec) -> Iterable:
     for i, m in enumerate(spec.models):
         if m.slo and m.slo.latency:
             yield from _latency_bucket(("models", i, "slo", "latency", "threshold"), m.server, m.slo.latency)
+        if m.slo and m.slo.triton_model and m.server != "triton":
+            yield Finding(("models", i, "slo", "triton_model"), f"triton_model applies to Triton servers, not {m.server}",
+                          "remove it", at_key=True)
+        if m.slo and m.slo.availability is not None and m.server == "triton" and not m.slo.triton_model:
+            yield Finding(("models", i, "slo", "availability"), "the SLO counts the requests of every model this Triton "
+                          "server hosts; an ensemble's requests are counted again by each of its composing models",
+                          "name the model clients call in slo.triton_model", warning=True)
 
 
 def _declared(spec):
@@ -119,22 +133,39 @@ def _plain_selectors(path, slo) -> Iterable:
 
 def _latency_bucket(path, server, latency) -> Iterable:
     from ..catalog import histogram_buckets
-    from ..compile.slo_sli import latency_histogram
+    from ..compile.slo_sli import latency_bound, latency_histogram, latency_histograms
     from .checks import Finding
 
-    metric = latency_histogram(server)
-    if metric is None:
+    offered = latency_histograms(server)
+    if not offered:
         yield Finding(path[:-2], f"a {server} model server exposes no request latency histogram",
                       "remove latency from this SLO, or serve the model with a server that has one (custom, vllm, tgi)")
         return
+    metric = latency_histogram(server, latency.metric)
+    if metric is None:
+        yield Finding(path[:-1] + ("metric",), f"a {server} model server has no {latency.metric} histogram",
+                      f"choose one of: {', '.join(offered)}")
+        return
     seconds = duration_seconds(latency.threshold)
     buckets = histogram_buckets(metric)
-    if not any(abs(b - seconds) <= 1e-9 * max(1.0, b) for b in buckets):
-        shown = ", ".join(_fmt_bucket(b) for b in buckets)
+    bound = latency_bound(server, latency.metric, seconds)
+    shown = ", ".join(_fmt_bucket(b) for b in buckets)
+    if bound is None:
         yield Finding(path, f"latency threshold {latency.threshold} is not a bucket of {metric}; "
                       f"another bucket would measure a different SLO",
                       f"choose one of the declared buckets (seconds): {shown}")
+    elif abs(bound - seconds) > 1e-9 * max(1.0, seconds):
+        yield Finding(path, f"latency threshold {latency.threshold} falls between buckets of {metric}: "
+                      f"the SLO counts requests faster than {_fmt_bucket(bound)}s (the largest bucket below it) as good",
+                      f"write a bucket to say what is measured (seconds): {shown}", warning=True)
 
 
 def _fmt_bucket(b: float) -> str:
-    return f"{b:g}" if abs(b) >= 1e-3 else repr(b)
+    """The shortest decimal that names the bucket (TGI's are computed, e.g. 0.00015000000000000001)."""
+    for digits in range(1, 18):
+        text = f"{b:.{digits}g}"
+        if abs(float(text) - b) <= 1e-12 * abs(b):   # float artefacts of 0.0001 * 1.5**k
+            break
+    if "e" in text:
+        text = f"{float(text):.{max(0, digits - 1 - int(text.split('e')[1]))}f}"
+    return text

@@ -22,12 +22,13 @@ EXPECT = {
     "latency_up": (["latency"], ["latency", "firsttoken|ttft", "queue", "slo|burn|budget"]),
     "error_ratio_up": (["error|fail"], ["error|fail", "slo|burn|budget", "abort"]),
     "pipeline_stale": (["stale|stall|fresh"], ["throughput|records|slo|burn|budget"]),
-    "exporter_down": (["down"], ["down|absent|missing"]),
-    "node_down": (["^nodedown$"], ["down|absent|missing|unreachable"]),
+    "exporter_down": (["down"], ["down|absent|missing|unavailable"]),
+    # A model with no replica left on the node pages as <Server>ModelUnavailable.
+    "node_down": (["^nodedown$"], ["down|absent|missing|unreachable|unavailable"]),
 }
 # Per server kind, what its latency and error faults must fire (besides SLO burn alerts),
-# where it differs from EXPECT. Every kind has its own error-ratio alert (vLLM: aborted
-# requests, TGI: tgi_request_failure); Triton's latency alert is the average request time
+# where it differs from EXPECT. Every kind has its own error-ratio alert (vLLM: API 5xx,
+# TGI: tgi_request_failure); Triton's latency alert is the average request time
 # from its microsecond counters (it has no histogram), its queue-time alert may fire too.
 MODEL_EXPECT = {
     ("latency_up", "triton"): ["requestlatency"],

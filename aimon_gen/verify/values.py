@@ -36,6 +36,13 @@ LABEL_VALUES = {
     "version": ("1",),
     "gpu_uuid": ("GPU-7c1f0a2e-3b44-4d5e-9f60-1a2b3c4d5e6f",),
 }
+# Per exporter kind, where a label name means something else there: vLLM's HTTP API
+# (prometheus-fastapi-instrumentator groups status codes as 2xx/4xx/5xx).
+KIND_LABEL_VALUES = {
+    ("vllm", "status"): ("2xx", "5xx"),
+    ("vllm", "handler"): ("/v1/chat/completions",),
+    ("vllm", "method"): ("POST",),
+}
 
 GAUGES = {
     # dcgm-exporter
@@ -102,8 +109,6 @@ SLOW = {"vllm:e2e_request_latency_seconds": 60.0, "vllm:time_to_first_token_seco
         "tgi_request_inference_duration": 59.0, "nv_inference_request_duration_us": 2.0,
         "nv_inference_queue_duration_us": 0.5, "nv_inference_compute_infer_duration_us": 1.5}
 CUSTOM_SLOW = 2.0
-SLO_LATENCY = {"custom": "ml_inference_latency_seconds", "vllm": "vllm:e2e_request_latency_seconds",
-               "tgi": "tgi_request_duration"}
 _ERRORISH = ("error", "fail", "violation", "preemption", "remapped_rows", "replay", "retired", "degraded", "offline")
 
 HOT_CELSIUS = 95
@@ -127,7 +132,7 @@ def label_sets(kind, info, names, identity, target):
     """Every label set a metric is served with for one device."""
     fixed = {**_target_identity(kind, target), **identity}
     free = [n for n in names if n not in fixed]
-    choices = [LABEL_VALUES.get(n, ("a",)) for n in free]
+    choices = [KIND_LABEL_VALUES.get((kind, n)) or LABEL_VALUES.get(n, ("a",)) for n in free]
     for combo in itertools.product(*choices):
         yield {n: fixed[n] if n in fixed else combo[free.index(n)] for n in names}
 
@@ -136,8 +141,8 @@ def _target_identity(kind, target) -> dict:
     name = getattr(target.entry, "name", "")
     if kind == "vllm":
         return {"model_name": name}
-    if kind == "triton":
-        return {"model": name}
+    if kind == "triton":   # the model clients call, when the SLO names it
+        return {"model": getattr(getattr(target.entry, "slo", None), "triton_model", None) or name}
     if kind == "s3":
         return {"server": target.address}
     return {}
@@ -175,10 +180,16 @@ def rate(target, name: str, labels: dict, device: int) -> float:
             return REQUESTS_PER_S / 2 if failing else 0.0
         return REQUESTS_PER_S / 2 if failing else REQUESTS_PER_S
     if name == "vllm:request_success_total":
+        # Failed requests never finish: they show as 5xx in http_requests_total only. Aborts
+        # are clients cancelling, a small steady share.
         reason = labels.get("finished_reason")
         if reason == "abort":
-            return REQUESTS_PER_S / 2 if failing else 0.0
+            return REQUESTS_PER_S * 0.02
         return (REQUESTS_PER_S / 2 if failing else REQUESTS_PER_S) * (0.8 if reason == "stop" else 0.2)
+    if name == "http_requests_total" and target.kind == "vllm":
+        if labels.get("status") == "5xx":
+            return REQUESTS_PER_S / 2 if failing else 0.0
+        return REQUESTS_PER_S / 2 if failing else REQUESTS_PER_S
     if name in SLOW and "latency_up" in faults:
         return REQUESTS_PER_S * SLOW[name] * 1e6   # Triton: cumulative microseconds
     if name in RATES:
@@ -198,7 +209,8 @@ def observations(target, name: str, labels: dict, device: int) -> tuple[float, f
 def healthy_latency(target, name: str, default: float) -> float:
     """Healthy latency, kept under the model's latency SLO threshold so a healthy run burns no budget."""
     slo = getattr(getattr(target.entry, "slo", None), "latency", None)
-    if slo is None or SLO_LATENCY.get(target.kind) != name:
+    from ..compile.slo_sli import latency_histogram
+    if slo is None or latency_histogram(target.kind, slo.metric) != name:
         return default
     from ..spec.types import duration_seconds
     return min(default, duration_seconds(slo.threshold) / 2)
