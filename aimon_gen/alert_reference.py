@@ -38,6 +38,12 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                 name = str(alert.get("threshold") or "")
                 t = thresholds.get(name, {})
                 severity = str(t.get("severity") or alert.get("severity") or "")
+                if t.get("workloads"):
+                    # GPU defaults depend on what a node group is for (NodeGroup.workload).
+                    severity = "; ".join(f"{w}: {_adjusted(severity, t, t['workloads'].get(w) or {})}"
+                                         for w in ("training", "inference", "mixed"))
+                elif t.get("enabled") is False:
+                    severity = f"off (set enabled: true; then {severity})"
                 if name:
                     when = f"`{name}` = {t.get('value')} {t.get('unit', '')}".rstrip()
                     if t.get("for"):
@@ -48,6 +54,13 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                 out.append((str(alert["alert"]), pack.path.stem, severity, when, text))
     out += [tuple(r) for r in SLO_ALERTS]
     return out
+
+
+def _adjusted(severity: str, t: dict, layer: dict) -> str:
+    enabled = layer.get("enabled", t.get("enabled", True))
+    if not enabled:
+        return "off"
+    return str(layer.get("severity") or severity)
 
 
 def markdown() -> str:
