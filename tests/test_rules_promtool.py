@@ -79,13 +79,39 @@ def test_every_server_and_storage_kind_passes_promtool(tmp_path, write_spec):
 def test_label_values_with_quotes_backslashes_and_newlines(tmp_path, write_spec):
     # The spec's label values reach the test inputs as PromQL strings and the expected
     # labels as YAML; promtool proves both are exact.
-    spec = ALL_KINDS.replace("labels: {team: research}", 'labels: {team: "we \\"quote\\" \\\\ back\\nslash"}')
+    # (Label values are one line: a newline is a spec error, see test_spec_yaml_edges.)
+    spec = ALL_KINDS.replace("labels: {team: research}", 'labels: {team: "we \\"quote\\" \\\\ back {{ x }}"}')
     files, _, loaded = generate(write_spec(spec))
-    assert loaded.spec.node_groups[0].labels["team"] == 'we "quote" \\ back\nslash'
+    assert loaded.spec.node_groups[0].labels["team"] == 'we "quote" \\ back {{ x }}'
     gpu_tests = yaml.safe_load(files["tests/gpu.test.yml"])["tests"]
     labels = gpu_tests[0]["alert_rule_test"][-1]["exp_alerts"][0]["exp_labels"]
-    assert labels["team"] == 'we "quote" \\ back\nslash'
+    assert labels["team"] == 'we "quote" \\ back {{ x }}'
     assert_rules_and_tests_pass(files, tmp_path)
+
+
+def test_spec_label_values_in_slo_alerts_round_trip_through_prometheus_templates(tmp_path, write_spec):
+    """Alert labels are Go templates: a spec value that looks like one comes back as written,
+    and one that would end a PromQL string in the SLO tests stays one value (promtool proves it)."""
+    spec = """
+    version: 1
+    name: esc
+    models:
+      - name: m1
+        server: custom
+        targets: [c1.internal:8080]
+        labels: {team: "{{ $labels.instance }}", owner: 'x", evil="1', back: 'a\\b', brace: "{{"}
+        slo: {availability: 99.9}
+    """
+    files, _, _ = generate(write_spec(spec))
+    missing = [r for g in yaml.safe_load(files["slo.rules.yml"])["groups"] for r in g["rules"]
+               if r.get("alert") == "SLOSeriesMissing"][0]
+    assert missing["labels"]["team"] == '{{ "{{" }} $labels.instance }}'
+    (tmp_path / "tests").mkdir()
+    for path in ("slo.rules.yml", "tests/slo.test.yml"):
+        (tmp_path / path).write_bytes(files[path])
+    run = promtool(tmp_path, "test", "rules", "tests/slo.test.yml")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert 'owner="x\\", evil=\\"1"' in files["tests/slo.test.yml"].decode()
 
 
 def _run_case(folder: Path, series: list[tuple[str, str]], eval_time: str, expected: list[dict]) -> str:

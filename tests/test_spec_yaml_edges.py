@@ -163,3 +163,31 @@ def test_one_typo_in_a_routes_receiver_is_one_problem(write_spec):
     assert len(problems) == 2, problems
     assert "no receiver named 'ml-slak' (did you mean 'ml-slack'?)" in problems[1]
     assert "no route sends to receiver 'unused-pager'" in problems[0]
+
+
+def test_empty_and_control_character_values_of_receivers_are_refused(write_spec):
+    text = """
+    version: 1
+    name: x
+    node_groups: [{name: a, hosts: [h1], gpu: {model: "", count: 8}}]
+    alerting:
+      default_receiver: mail
+      smtp: {smarthost: "smtp.example.com:25", from: ""}
+      receivers:
+        - {name: mail, email: {to: ""}}
+        - {name: hook, webhook: {url: "http://h/x\\u001b[31m"}}
+        - {name: og, opsgenie: {api_key_file: /f, api_url: "https://u:s3cr3t@api.opsgenie.com/"}}
+      routes:
+        - {receiver: hook, match: {team: a}}
+        - {receiver: og, match: {team: c}}
+      tests:
+        - {labels: {team: "a\\u0000"}, receivers: [hook]}
+    """
+    problems = _problems(write_spec, text)
+    said = "\\n".join(problems)
+    assert len(problems) == 6, problems
+    for where in ("node_groups[0].gpu.model: an empty label value", "alerting.smtp.from: an empty value",
+                  "email.to: an empty value", "webhook.url: 'http://h/x\\x1b[31m' is not an http(s) URL",
+                  "opsgenie.api_url: credentials in a URL", "tests[0].labels.team"):
+        assert where in said, (where, said)
+    assert "s3cr3t" not in said

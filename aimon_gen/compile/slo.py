@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from ..spec.types import duration_seconds
 from .slo_sli import SLODef, slo_defs
+from .templating import template_literal
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # Each longer window is averaged from a shorter recorded one sampled every its length
@@ -167,10 +168,11 @@ def _alerts(spec, slo: SLODef, fire: list[Pair]) -> list[dict]:
             "alert": MISSING,
             "expr": f"vector(1) unless on () count({slo.sli.required})",
             "for": s.missing_for,
-            "labels": {**slo.labels, "severity": s.missing_severity},
+            # Alert labels and annotations are templates: the spec's values go in as literals.
+            "labels": {**{k: template_literal(v) for k, v in slo.labels.items()}, "severity": s.missing_severity},
             "annotations": {
                 "summary": f"SLO {slo.slo} cannot be measured: its SLI series are missing",
-                "description": f"No series match {slo.sli.required} for {s.missing_for}, so the error budget "
+                "description": f"No series match {template_literal(str(slo.sli.required))} for {s.missing_for}, so the error budget "
                                f"of {slo.slo} is not tracked and its burn-rate alerts cannot fire. "
                                f"Check that the target is up and exports this metric.",
                 "runbook_url": f"{base}/{MISSING}"}})

@@ -24,9 +24,11 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
+from ..promql import quote
 from ..spec.types import duration_seconds, format_duration
 from .slo import MISSING, PERIOD_SOURCE, SOURCE, Pair, num, pairs, windows
 from .slo_sli import Selector, SLODef
+from .templating import printed
 
 FULL = 1_000_000          # events per minute in burn scenarios
 EVAL = 600                # the tests' evaluation interval (series are sampled every minute)
@@ -87,7 +89,8 @@ def realize(want: Selector, avoid: list[Selector]) -> dict | None:
 
 
 def _series_text(name: str, labels: dict) -> str:
-    inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    # Values through quote(): a spec label such as `x", evil="1` must stay one value.
+    inner = ",".join(f"{k}={quote(str(v))}" for k, v in labels.items())
     return f"{name}{{{inner}}}"
 
 
@@ -283,7 +286,9 @@ def _expected(spec, cases: list[Case], name: str, t: float) -> list[dict]:
         if name == MISSING:
             if c.total is None and t >= math.ceil(miss / EVAL) * EVAL:
                 rule = next(r for r in _alert_rules(spec, slo) if r["alert"] == MISSING)
-                out.append({"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]})
+                # What Prometheus prints: the literal-escaped spec values come back as written.
+                out.append({"exp_labels": {k: printed(v) for k, v in rule["labels"].items()},
+                            "exp_annotations": {k: printed(v) for k, v in rule["annotations"].items()}})
             continue
         for p in firing(spec, c, t):
             if p.alert != name:

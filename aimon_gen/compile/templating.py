@@ -16,6 +16,23 @@ from ..promql import matcher, quote, regex_alternatives
 from ..spec.types import duration_seconds
 
 
+def template_literal(text: str) -> str:
+    """`text` as Prometheus's and Alertmanager's Go templates print it back exactly.
+
+    Alert labels and annotations are templates, so a user's `team: "{{ $labels.x }}"` would be
+    expanded (or `{{` would not parse). Only `{{` opens an action; it becomes an action that
+    prints the string "{{"."""
+    return text.replace("{{", _LITERAL_OPEN)
+
+
+_LITERAL_OPEN = '{{ "{{" }}'
+
+
+def printed(template: str) -> str:
+    """What Prometheus prints for a template made only of text and template_literal()s."""
+    return template.replace(_LITERAL_OPEN, "{{")
+
+
 def number(value) -> str:
     """A float as PromQL and humans write it: 90, 0.95, 1e+06 (repr keeps it exact)."""
     if isinstance(value, bool):

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from .types import Duration, LabelName, LabelValue, Name
+from .types import Duration, LabelName, LabelValue, Name, Text, Url
 
 VERSIONS = ("0.25", "0.26", "0.27", "0.28")
 
@@ -53,17 +53,17 @@ class Channel(_Strict):
 
 
 class Email(Channel):
-    to: str = Field(description="Recipient address(es), comma-separated.")
-    from_: str | None = Field(None, alias="from", description="Sender; defaults to alerting.smtp.from.")
-    smarthost: str | None = Field(None, description="host:port of the SMTP server; defaults to alerting.smtp.smarthost.")
-    auth_username: str | None = None
+    to: Text = Field(description="Recipient address(es), comma-separated.")
+    from_: Text | None = Field(None, alias="from", description="Sender; defaults to alerting.smtp.from.")
+    smarthost: Text | None = Field(None, description="host:port of the SMTP server; defaults to alerting.smtp.smarthost.")
+    auth_username: Text | None = None
     auth_password_file: str | None = None
     auth_password: _inline_secret("auth_password")
     require_tls: bool | None = None
 
 
 class Slack(Channel):
-    channel: str = Field(description="e.g. '#genai-alerts'.")
+    channel: Text = Field(description="e.g. '#genai-alerts'.")
     api_url_file: str | None = Field(None, description="File holding the Slack incoming-webhook URL (required).")
     api_url: _inline_secret("api_url")
 
@@ -82,13 +82,13 @@ class MSTeams(Channel):
 
 class Opsgenie(Channel):
     api_key_file: str | None = Field(None, description="File holding the Opsgenie API key (required).")
-    api_url: str | None = Field(None, description="e.g. https://api.eu.opsgenie.com/ for the EU instance.")
-    priority: str | None = Field(None, description="P1..P5, or a template.")
+    api_url: Url | None = Field(None, description="e.g. https://api.eu.opsgenie.com/ for the EU instance.")
+    priority: Text | None = Field(None, description="P1..P5, or a template.")
     api_key: _inline_secret("api_key")
 
 
 class Webhook(Channel):
-    url: str | None = Field(None, pattern=r"^https?://\S+$", description="Endpoint; put it in url_file if it holds a token.")
+    url: Url | None = Field(None, description="Endpoint; put it in url_file if it holds a token.")
     url_file: str | None = Field(None, description="File holding the URL (Alertmanager >= 0.26).")
     max_alerts: int | None = Field(None, ge=0)
 
@@ -112,9 +112,9 @@ CHANNEL_KINDS = ("email", "slack", "pagerduty", "msteams", "opsgenie", "webhook"
 
 
 class Smtp(_Strict):
-    smarthost: str = Field(description="host:port")
-    from_: str = Field(alias="from")
-    auth_username: str | None = None
+    smarthost: Text = Field(description="host:port")
+    from_: Text = Field(alias="from")
+    auth_username: Text | None = None
     auth_password_file: str | None = None
     auth_password: _inline_secret("auth_password")
     require_tls: bool = True

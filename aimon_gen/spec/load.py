@@ -311,7 +311,7 @@ class _Walker:
 
 # Error kinds raised by spec/types.py, whose messages already show the value.
 _OWN_ERRORS = {"duration", "percent", "byte_size", "label_name", "name", "label_value", "host", "target",
-               "host_range", "hosts", "empty", "url", "header", "inline_secret"}
+               "host_range", "hosts", "empty", "url", "header", "inline_secret", "text"}
 _EXPECTED_RE = re.compile(r"'([^']*)'")
 
 

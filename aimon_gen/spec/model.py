@@ -125,7 +125,7 @@ class Exporters(Strict):
 
 
 class GPU(Strict):
-    model: str = Field(description="GPU model, e.g. H100-80GB; becomes the gpu_model label.")
+    model: LabelValue = Field(description="GPU model, e.g. H100-80GB; becomes the gpu_model label.")
     count: int = Field(ge=1, le=64, description="GPUs per host; fewer reporting fires GPUMissing.")
 
 

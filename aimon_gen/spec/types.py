@@ -274,3 +274,18 @@ def inline_secret(field: str, file_field: str, where: str):
                                   f"in a file and give the file's path as '{file_field}'")
     return Annotated[None, BeforeValidator(reject),
                      Field(None, description=f"Not allowed: use {file_field}.", json_schema_extra={"not": {}})]
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("text", "expected text, got {value}", {"value": repr(value)[:60]})
+    if not value.strip():
+        raise PydanticCustomError("text", "an empty value: give one, or leave the field out", {})
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise PydanticCustomError("text", "{value} holds a control character (NUL, newline, ESC ...); "
+                                  "give one line of text", {"value": repr(value)[:60]})
+    return value
+
+
+# One line of non-empty text: addresses, channel names, sender names.
+Text = Annotated[str, BeforeValidator(_text), WithJsonSchema({"type": "string", "minLength": 1})]
