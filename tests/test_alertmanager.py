@@ -411,3 +411,15 @@ def test_heartbeat_errors_at_their_lines(write_spec):
                                                                                        "default_receiver: watchdog-null")
     got = problems(write_spec, reserved)
     assert any("receiver name 'watchdog-null' is reserved" in p for p in got), got
+
+
+def test_declared_levels_inhibit_on_the_same_mount_only(tmp_path):
+    from aimon_gen.build import generate
+    from conftest import EXAMPLE
+
+    _, bundle, _ = generate(EXAMPLE)
+    rules = bundle["alertmanager.yml"]["inhibit_rules"]
+    pair = next(r for r in rules if r["source_matchers"] == ['alertname="NodeFilesystemFillingUpFast"'])
+    assert pair["target_matchers"] == ['alertname="NodeFilesystemFillingUp"']
+    assert {"host", "mountpoint", "device"} <= set(pair["equal"])
+    assert any(r["source_matchers"] == ['alertname="GPUFatalXidError"'] for r in rules)

@@ -26,6 +26,10 @@ class Context:
     # `aimon-gen build --format` (files, kubernetes); empty: the spec's outputs.formats.
     formats: tuple = ()
 
+    # (greater, lesser) alert names a pack declares with `inhibits:`; the rules step fills it,
+    # the Alertmanager step turns each pair into an inhibit rule.
+    inhibits: list = field(default_factory=list)
+
     def output_formats(self) -> tuple:
         return tuple(self.formats or self.spec.outputs.formats)
 

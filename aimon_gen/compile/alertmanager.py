@@ -53,7 +53,7 @@ def compile_alertmanager(ctx, bundle: dict) -> dict[str, object]:
     if watchdog:
         doc["route"].setdefault("routes", []).insert(0, watchdog_route(al))
     if al.inhibit:
-        doc["inhibit_rules"] = inhibit_rules() + level_rules(bundle)
+        doc["inhibit_rules"] = inhibit_rules() + level_rules(bundle, ctx.inhibits)
     doc["receivers"] = [_receiver(r) for r in al.receivers]
     if watchdog and al.heartbeat is None:
         doc["receivers"].append({"name": NULL_RECEIVER})
@@ -146,10 +146,16 @@ def inhibit_rules() -> list[dict]:
 _NUMBER_AFTER_OP = re.compile(r"(>=|<=|==|!=|>|<)\s*-?[0-9][0-9.e+-]*")
 
 
-def level_rules(bundle: dict) -> list[dict]:
-    """Alerts that are two levels of one condition (same expression but for the threshold,
-    e.g. GPUTemperatureHigh > 85 warning, GPUTemperatureCritical > 90 critical) under
-    different names: the critical one silences the warning one on the same target."""
+# Two levels of one condition are about the same thing when these labels agree too (absent
+# on both sides counts as equal in Alertmanager): a full / on one mount is not /data's.
+LEVEL_EQUAL = [label for label in TARGET_LABELS if label != "alertname"] + ["mountpoint", "device"]
+
+
+def level_rules(bundle: dict, declared: list = ()) -> list[dict]:
+    """Alerts that are two levels of one condition under different names: the greater one
+    silences the lesser on the same target. Declared in the packs (`inhibits:`), or found
+    as the same expression but for the threshold (GPUTemperatureHigh > 83 warning,
+    GPUTemperatureCritical > 90 critical)."""
     by_expr: dict[str, dict[str, set]] = {}
     for path in sorted(bundle):
         if not path.endswith(".rules.yml"):
@@ -161,9 +167,9 @@ def level_rules(bundle: dict) -> list[dict]:
                     level = (r.get("labels") or {}).get("severity")
                     by_expr.setdefault(key, {}).setdefault(level, set()).add(r["alert"])
     pairs = sorted({(c, w) for levels in by_expr.values() for c in levels.get("critical", ())
-                    for w in levels.get("warning", ()) if c != w})
+                    for w in levels.get("warning", ()) if c != w} | set(declared))
     return [{"source_matchers": [f'alertname="{c}"'], "target_matchers": [f'alertname="{w}"'],
-             "equal": [label for label in TARGET_LABELS if label != "alertname"]} for c, w in pairs]
+             "equal": list(LEVEL_EQUAL)} for c, w in pairs]
 
 
 def _receiver(r) -> dict:

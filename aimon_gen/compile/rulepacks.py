@@ -21,7 +21,8 @@ A pack file (shipped in `rules/`, or a user's in a folder named by `spec.rules.p
             description: ...
             labels: {}             # extra alert labels
             test: {...}            # inputs for the generated promtool unit test (unittests.py)
-            runbook: ...           # what it means and what to do; docs/alerts.md is made from it
+            runbook: ...           # what it means and what to do; the README's alert table shows it
+            inhibits: [Name]       # lesser alerts this one silences on the same target (alertmanager.yml)
 
 Severity `none` (with `for` and `severity` instead of a threshold) is for a heartbeat such as
 Watchdog: it always fires by design, needs no comparison, and its generated unit test has
@@ -48,7 +49,8 @@ GROUP_KEYS = {"name": str, "requires": str, "scope": str, "when": str, "recordin
 WHEN = ("alertmanagers", "remote_write")
 RECORD_KEYS = {"record": str, "expr": str, "labels": dict}
 ALERT_KEYS = {"alert": str, "expr": str, "threshold": str, "each": bool, "for": str, "severity": str,
-              "summary": str, "description": str, "labels": dict, "test": dict, "runbook": str}
+              "summary": str, "description": str, "labels": dict, "test": dict, "runbook": str,
+              "inhibits": list}
 TEST_KEYS = {"input": list, "value": (str, int, float), "keep": (str, list), "drop": list, "at": str}
 INPUT_KEYS = {"metric": str, "histogram": str, "labels": dict, "fire": (str, int, float), "quiet": (str, int, float),
               "repeat": dict}

@@ -250,6 +250,9 @@ def compile_rules(ctx, bundle: dict) -> dict[str, object]:
         raise SpecInvalid(problems)
     _warn_unknown_disabled(ctx, packs)
     _warn_unused_overrides(ctx, packs)
+    emitted = {a.rule["alert"] for g in built for a in g.alerts}
+    ctx.inhibits = sorted({(str(a.source["alert"]), str(lesser)) for g in built for a in g.alerts
+                           for lesser in a.source.get("inhibits") or [] if str(lesser) in emitted})
     out: dict[str, object] = {}
     recording = [{"name": g.name, "rules": [r for _, r in g.recording]} for g in built if g.recording]
     alerts = [{"name": g.name, "rules": [a.rule for a in g.alerts]} for g in built if g.alerts]
