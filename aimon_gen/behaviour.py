@@ -38,6 +38,7 @@ fired. Everything else (which alert, which labels) is compared here.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
@@ -320,20 +321,41 @@ def _evaluate(folder: Path, spec, runs, names: list[str], rule_files: list[str],
         checks = [{"eval_time": _fmt(t), "alertname": n, "exp_alerts": []} for t in times for n in names]
         group = {"name": f"s{i}", "interval": "1m", "input_series": _input_series(spec, sc, entry),
                  "alert_rule_test": checks}
-        by_interval.setdefault(sc.evaluation_interval, []).append(group)
-    fired: dict[int, dict] = {}
-    for n, (interval, groups) in enumerate(sorted(by_interval.items())):
+        cost = times[-1] / duration_seconds(sc.evaluation_interval)  # evaluation steps promtool runs
+        by_interval.setdefault(sc.evaluation_interval, []).append((cost, group))
+    # promtool is single-threaded: the scenarios are shared out over one process per core,
+    # longest first onto the least loaded file.
+    files: list[tuple[str, list, float]] = []
+    workers = max(1, os.cpu_count() or 1)
+    for interval, groups in sorted(by_interval.items()):
+        chunks: list[tuple[float, list]] = [(0.0, []) for _ in range(min(workers, len(groups)))]
+        for cost, group in sorted(groups, key=lambda g: -g[0]):
+            load, members = min(chunks, key=lambda c: c[0])
+            chunks[chunks.index((load, members))] = (load + cost, members + [group])
+        files += [(interval, members, load) for load, members in chunks]
+    procs = []
+    for n, (interval, groups, _) in enumerate(files):
         path = folder / f"scenarios-{n}.test.yml"
         doc = {"rule_files": rule_files, "evaluation_interval": interval, "tests": groups}
         path.write_text(yaml.safe_dump(doc, sort_keys=False, width=1 << 20), encoding="utf-8")
-        proc = subprocess.run([promtool, "test", "rules", path.name], cwd=folder, capture_output=True, text=True)
-        text = proc.stdout + proc.stderr
+        procs.append(subprocess.Popen([promtool, "test", "rules", path.name], cwd=folder, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    fired: dict[int, dict] = {}
+    for proc in procs:
+        text, _ = proc.communicate()
         found = parse_promtool(text)
-        if proc.returncode != 0 and not found:
-            raise ScenarioError(f"promtool could not run the scenarios:\n{text[-3000:]}")
+        broken = [line for line in text.splitlines() if _TOOL_ERROR.search(line) and not _LABELS.match(line)
+                  and "Annotations:{" not in line]
+        if broken or (proc.returncode != 0 and not found):
+            raise ScenarioError("promtool could not run the scenarios:\n" + "\n".join(broken or [text[-3000:]]))
         for (group, seconds), alerts in found.items():
             fired.setdefault(int(group[1:]), {}).setdefault(seconds, []).extend(alerts)
     return fired
+
+
+# promtool's own failures (a series it cannot parse, a rule file it cannot load), as opposed
+# to the alerts it reports as firing.
+_TOOL_ERROR = re.compile(r"(?i)parse error|could not|error loading|unmarshal|bad |invalid ")
 
 
 def _fmt(seconds: float) -> str:

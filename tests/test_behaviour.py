@@ -170,7 +170,7 @@ scenarios:
       - {metric: DCGM_FI_DEV_GPU_TEMP, labels: {gpu: "1"}, values: "70x10 99x30 70x40"}
     expect:
       - {at: 30m, fires: critical, labels: {gpu: "1"}}
-      - {at: 70m, quiet: true}
+      - {at: 70m, quiet: true, labels: {gpu: "1"}}   # (only one of the host's 8 GPUs is fed)
 """
 
 
@@ -197,3 +197,10 @@ def test_cli_scenarios_reports_a_bad_file(tmp_path):
     (tmp_path / "s.yaml").write_text("scenarios: 3\n")
     r = CliRunner().invoke(app, ["scenarios", str(ROOT / "specs" / "example.yaml"), "--scenarios", str(tmp_path)])
     assert r.exit_code == 1 and "a scenario file is a mapping" in r.output and "Traceback" not in r.output
+
+
+def test_a_series_promtool_cannot_read_is_an_error_not_silence(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(_HOT.replace('values: "99x60"', 'values: "99x60 oops"'))
+    with pytest.raises(behaviour.ScenarioError, match="promtool could not run the scenarios"):
+        behaviour.run(ROOT / "specs" / "example.yaml", behaviour.load_file(path), tool("promtool"))
