@@ -35,12 +35,15 @@ def generate(spec_path: Path, formats: tuple = ()):
     return files, bundle, loaded
 
 
-def _generate(spec_path: Path, formats: tuple):
-    """(every rendered file, the ones the output formats select + manifest, bundle, loaded spec).
-    The checks need every file staged, also when only the Kubernetes manifests are written."""
+def compile_only(spec_path: Path) -> list:
+    """Load and compile (no rendering, no checks): every error, and the build's warnings."""
+    return _compiled(spec_path, ())[2].warnings
+
+
+def _compiled(spec_path: Path, formats: tuple):
+    """(context, bundle, loaded spec with the compile step's warnings added), or SpecInvalid."""
     from .compile import Context, compile_bundle
     from .errors import Problem, SpecInvalid
-    from .render import render_bundle
     from .spec.load import format_path, load_spec
 
     loaded = load_spec(spec_path)
@@ -52,6 +55,15 @@ def _generate(spec_path: Path, formats: tuple):
     loaded.warnings = sorted(loaded.warnings + [
         Problem(loaded.file, *loaded.positions.of(w.path, w.at_key), format_path(w.path), w.message, w.hint, True)
         for w in ctx.warnings])
+    return ctx, bundle, loaded
+
+
+def _generate(spec_path: Path, formats: tuple):
+    """(every rendered file, the ones the output formats select + manifest, bundle, loaded spec).
+    The checks need every file staged, also when only the Kubernetes manifests are written."""
+    from .render import render_bundle
+
+    ctx, bundle, loaded = _compiled(spec_path, formats)
     rendered = render_bundle(bundle, spec_path.name, loaded.spec.name)
     return rendered, output.with_manifest(_selected(rendered, ctx.output_formats())), bundle, loaded
 

@@ -122,10 +122,18 @@ def build(
 @app.command(cls=_Command, short_help="Check SPEC and report every problem; writes nothing.")
 def validate(spec: SpecArg) -> None:
     """Check SPEC and report every problem; writes nothing."""
-    from .spec.load import load_spec
+    from . import cache
 
-    loaded = _guard(lambda: load_spec(spec))
-    _print_warnings(loaded.warnings)
+    # The same findings as `build`, warnings of the compile step included: from the build
+    # cache when nothing changed since the last build, else by compiling (nothing rendered).
+    hit = cache.lookup(spec, (), need_checked=False)
+    if hit is not None:
+        warnings = hit.warnings
+    else:
+        from .build import compile_only
+
+        warnings = _guard(lambda: compile_only(spec))
+    _print_warnings(warnings)
     print(f"{spec}: valid")
 
 

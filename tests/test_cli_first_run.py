@@ -37,3 +37,26 @@ def test_the_starter_spec_points_to_a_reference_a_pip_user_has(tmp_path):
     assert r.exit_code == 0
     text = (tmp_path / "s.yaml").read_text()
     assert "aimon-gen schema --markdown" in text and "README" not in text
+
+
+def test_validate_prints_the_warnings_build_prints(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    spec = tmp_path / "gpu-training.yaml"
+    shutil.copy(ROOT / "specs" / "gpu-training.yaml", spec)
+    env = {"AIMON_GEN_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "aimon_gen", *args], capture_output=True, text=True,
+                              env={**__import__("os").environ, **env})
+    validated = run("validate", str(spec))
+    built = run("build", str(spec), "-o", str(tmp_path / "out"), "--no-validate")
+    cached = run("validate", str(spec))  # now from the build cache
+    warnings = [line for line in built.stderr.splitlines() if ": warning: " in line]
+    assert warnings and validated.returncode == 0
+    assert [line for line in validated.stderr.splitlines() if ": warning: " in line] == warnings
+    assert [line for line in cached.stderr.splitlines() if ": warning: " in line] == warnings
