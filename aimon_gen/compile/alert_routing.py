@@ -89,8 +89,10 @@ def _default_only(ctx, al, instances: list[Instance]) -> None:
         else:
             what = f"{len(alerts)} alerts{_owners(owners, ' of ', '')} ({_first_three(alerts)}) reach"
         ctx.warn(("alerting", "default_receiver"), f"{what} only the default receiver '{al.default_receiver}'",
-                 "add a route for its owner, e.g. match: {team: ...}" if owners else
-                 "add a route that matches them (e.g. on job or severity), or let the default receiver own them")
+                 ("add a route for its owner, e.g. match: {team: ...}" if owners else
+                  "add a route that matches them (e.g. on job or severity)")
+                 + f"; or, if '{al.default_receiver}' is meant for them, end the routes with "
+                   f"{{receiver: {al.default_receiver}}}")
 
 
 def _owners(names: tuple, before: str, after: str) -> str:
