@@ -38,6 +38,9 @@ class SLI:
     errors: Selector | None = None
     good: Selector | None = None
     timestamp: Selector | None = None   # freshness: last success (unix seconds)
+    # A series the server exposes from its start: tells "the SLI's series are gone" from "no
+    # request yet" where the total counter only appears with the first request.
+    present: Selector | None = None
     max_age: float = 0.0                # freshness: seconds
 
     def total_expr(self) -> str:
@@ -61,6 +64,8 @@ class SLI:
         """The series without which the SLO cannot be measured (latency: the threshold's bucket)."""
         if self.timestamp:
             return self.timestamp
+        if self.present is not None:
+            return self.present
         if self.good is not None and any(m[0] == "le" for m in self.good.matchers):
             return self.good
         return self.total[0]
@@ -182,7 +187,8 @@ def slo_defs(spec) -> list[SLODef]:
             entry = data["availability"][m.server]
             sli = SLI(total=tuple(parse_selector(t).plus(*base) for t in entry["total"]),
                       errors=parse_selector(entry["errors"]).plus(*base) if "errors" in entry else None,
-                      good=parse_selector(entry["good"]).plus(*base) if "good" in entry else None)
+                      good=parse_selector(entry["good"]).plus(*base) if "good" in entry else None,
+                      present=parse_selector(entry["present"]).plus(*base) if "present" in entry else None)
             out.append(_def(f"{m.name}-availability", "availability", m.slo.availability, m.slo.window,
                             labels, sli, ("models", i, "slo", "availability")))
         hist = latency_histogram(m.server, m.slo.latency.metric) if m.slo.latency is not None else None

@@ -166,10 +166,14 @@ def _case(spec, slo: SLODef, bad: int | None, total: int | None, stale: bool = F
     if slo.sli.timestamp:
         case.bad, case.total = (1.0 if stale else 0.0), 1.0
         return case
+    # A server that is up has its always-present series (SLI.present) whatever its traffic.
+    present = slo.sli.present
+    up = [(_series_text(present.name, {m[0]: m[2] for m in present.matchers if m[1] == "="}), 0)] if present else []
     series = counter_series(slo, bad, total)
     if series is None:
+        case.series = up
         return case
-    case.series = [(_series_text(n, labels), inc) for n, labels, inc in series]
+    case.series = [(_series_text(n, labels), inc) for n, labels, inc in series] + up
     case.bad, case.total = counter_rates(slo, series)
     return case
 
