@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aimon_gen.catalog import exporter_metrics
 from aimon_gen.plan import assumptions_file
-from aimon_gen.verify.values import LABEL_VALUES
+from aimon_gen.verify.values import KIND_LABEL_VALUES, LABEL_VALUES
 
 # Labels whose values queries match on (status="error", finished_reason="abort"): served by name.
 _NAMED = ("status", "finished_reason")
@@ -24,7 +24,9 @@ _NAMED = ("status", "finished_reason")
 def _values(kind: str, label: str, gpus: int) -> list[str]:
     stated = assumptions_file()["label_values"].get(kind, {}).get(label, 1)
     count = gpus if stated == "gpus" else int(assumptions_file()["assumptions"].get(stated, stated))
-    names = LABEL_VALUES[label] if label in _NAMED else ()
+    # Values queries match on are served by name: the exporter's own (vLLM's HTTP status
+    # classes, its /v1 handlers), else the shared ones.
+    names = KIND_LABEL_VALUES.get((kind, label)) or (LABEL_VALUES[label] if label in _NAMED else ())
     return [names[i] if i < len(names) else str(i) for i in range(count)]
 
 

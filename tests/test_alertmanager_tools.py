@@ -180,7 +180,9 @@ def test_inhibitions_in_a_running_alertmanager(tmp_path, write_spec):
     levels = [r for r in bundle[CONFIG]["inhibit_rules"] if r["source_matchers"][0].startswith("alertname=")
               and r["source_matchers"][0] != 'alertname="NodeDown"']
     assert levels, "the GPU rules have warning/critical levels under two names"
-    high, critical = (levels[0][k][0].split('"')[1] for k in ("target_matchers", "source_matchers"))
+    # The temperature pair (GPUXidError is used below for grouping, so not its fatal pair).
+    pair = next(r for r in levels if "Temperature" in r["source_matchers"][0])
+    high, critical = (pair[k][0].split('"')[1] for k in ("target_matchers", "source_matchers"))
     port = free_port()
     proc = subprocess.Popen([binary, f"--config.file={stage / CONFIG}", f"--storage.path={tmp_path / 'data'}",
                              f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],

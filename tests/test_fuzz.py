@@ -40,7 +40,11 @@ NASTY = [
     "http://user:pass@h/x", "http://h\x1b/x", [], {}, [None], {"a": None}, [[[[[[]]]]]], {"": 1}, {"__x": 1},
     "é", "ümlaut-ü", "日本", "emoji-🔥",
 ]
-TEXT_EDITS = ["tag", "anchor", "merge", "tab", "deep", "dup"]
+TEXT_EDITS = ["tag", "anchor", "merge", "tab", "deep", "dup", "raw", "raw"]
+# Plain YAML 1.1 scalars as a user types them (yaml.safe_dump would quote them).
+RAW = ["yes", "no", "on", "off", "y", "0x1F", "0o17", "017", "1_000", ".inf", "-.inf", ".nan", "~", "null",
+       "1e400", "-0", "2024-01-01", "2024-01-01T00:00:00Z", "12:30", "1:30:00", "[]", "{}", "'{{'", '"a\\0b"',
+       "!!str 5", "*nope", "&x 5", "|\n  block", ">-\n  folded", "[a, [b, {c: d}]]", "3.", "+5", "0b101"]
 
 
 def _paths(node, path=()):
@@ -129,6 +133,8 @@ def _text_edit(draw, text: str) -> str:
         lines[i] = f"{head}: {'[' * depth}{']' * depth}"
     elif edit == "dup":
         lines.insert(i, line)
+    elif edit == "raw" and sep:
+        lines[i] = f"{head}: {draw(st.sampled_from(RAW))}"
     return "\n".join(lines) + "\n"
 
 

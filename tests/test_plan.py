@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from aimon_gen.catalog import exporter_metrics
@@ -67,7 +68,7 @@ def test_kubernetes_selectors_count_the_assumed_pods(write_spec):
 def test_samples_and_disk_follow_interval_retention_and_bytes_per_sample(write_spec):
     plan = _plan(write_spec)
     assert plan.samples_per_second == plan.series / 30
-    assert plan.disk_bytes == plan.series / 30 * 10 * 86400 * assumptions_file()["bytes_per_sample"]
+    assert plan.disk_bytes == pytest.approx(plan.series / 30 * 10 * 86400 * assumptions_file()["bytes_per_sample"])
 
 
 def test_cli_prints_jobs_total_disk_and_assumptions():

@@ -84,7 +84,7 @@ CASES = [
     ("empty file", "", ["spec.yaml: the spec is empty"]),
     ("comments only", "# nothing here\n", ["spec.yaml: the spec is empty"]),
     ("not a mapping", "- a\n- b\n", ["1:1: the spec must be a mapping"]),
-    ("binary garbage", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ["spec.yaml: this is a binary file"]),
+    ("binary garbage", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ["spec.yaml:3:1: this is a binary file, not a YAML spec (a NUL byte)"]),
     ("invalid utf-8", b"version: 1\nname: \xff\xfe\n", ["2:1: not UTF-8 text (byte 0xff)"]),
     ("ten megabytes", BASE + "# " + "x" * (10 * 1024 * 1024) + "\n",
      ["spec.yaml: the file is 10.0 MiB; a spec may be at most 5 MiB"]),
