@@ -303,8 +303,11 @@ def test_report_shows_identical_info_rows_once_with_a_count():
         r.add("quiet", "NodeHighCPU", True, "this machine's own metrics", info=True)
     r.add("quiet", "baseline", True)
     r.add("quiet", "NodeHighCPU", True, "another reason", info=True)
+    for name in ("gpu.json", "models.json"):
+        r.add("dashboard variable", name, True, "$cluster is empty here", info=True)
     table = r.table()
     assert table.count("NodeHighCPU") == 2 and "this machine's own metrics (x34)" in table
+    assert table.count("$cluster is empty here") == 1 and "gpu.json, models.json" in table
     assert "1 checks, 1 passed, 0 failed" in table
 
 

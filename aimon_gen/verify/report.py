@@ -52,17 +52,23 @@ class Report:
 
 
 def _collapsed(rows: list[tuple]) -> list[tuple]:
-    """Identical info rows (34 x NodeHighCPU from this machine's own cores) shown once, with a count."""
-    counts: dict[tuple, int] = {}
-    for r in rows:
-        if r[2] == "info":
-            counts[r] = counts.get(r, 0) + 1
+    """Info rows saying the same thing shown once with a count: 34 x NodeHighCPU from this
+    machine's own cores, or one `$cluster` note per dashboard, are each one fact."""
+    groups: dict[tuple, list[str]] = {}
+    for check, subject, result, detail in rows:
+        if result == "info":
+            groups.setdefault((check, detail), []).append(subject)
     out, shown = [], set()
-    for r in rows:
-        if r[2] != "info":
-            out.append(r)
-        elif r not in shown:
-            shown.add(r)
-            n = counts[r]
-            out.append(r if n == 1 else (r[0], r[1], r[2], f"{r[3]} (x{n})".lstrip()))
+    for check, subject, result, detail in rows:
+        if result != "info":
+            out.append((check, subject, result, detail))
+            continue
+        if (check, detail) in shown:
+            continue
+        shown.add((check, detail))
+        subjects = groups[(check, detail)]
+        names = list(dict.fromkeys(subjects))
+        label = names[0] if len(names) == 1 else ", ".join(names)
+        count = f" (x{len(subjects)})" if len(subjects) > 1 else ""
+        out.append((check, label, result, f"{detail}{count}".lstrip()))
     return out
