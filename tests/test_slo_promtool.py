@@ -82,7 +82,7 @@ def test_a_join_across_different_window_labels_is_caught(base_bundle, tmp_path):
     ("no NaN guard", r" or slo:sli_total:rate\{[^}]*\} \* 0$", "", False, "slo:sli_error:ratio"),
     ("no low-traffic guard", r"\nand max without \(window\) \(slo:sli_total:rate[^\n]*", "", True, "SLOBurnRatePage"),
     ("14.4x written as 16x", r"> 14\.4\b", "> 16", True, "SLOBurnRatePage"),
-    ("absent check on a wrong name", r"count\(http_requests_total", "count(http_requests", True,
+    ("absent check on a wrong name", r"count\(vllm:num_requests_running", "count(vllm:num_requests", True,
      "SLOSeriesMissing"),
 ])
 def test_each_safety_claim_is_tested(base_bundle, tmp_path, what, pattern, repl, alerts_only, expect):

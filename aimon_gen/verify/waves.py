@@ -83,6 +83,13 @@ class WaveChecker:
             mine = [a["labels"]["alertname"] for a in snap["fired"] if s.owns(a["labels"])]
             if not all(any(re.search(p, n, re.I) for n in mine) for p in s.expect):
                 return False
+            # A down node's inhibition is judged on the host's other alerts: wait for one to
+            # reach Alertmanager (their `for` may be longer than NodeDown's, e.g. a model
+            # server's per-replica warning that outlasts a cold start).
+            others = [a for a in snap["am"] if s.owns(a["labels"])
+                      and not any(re.search(p, a["labels"]["alertname"], re.I) for p in s.expect)]
+            if s.fault == "node_down" and not others:
+                return False
         return not self._undelivered(wave, snap)
 
     def _wait(self, wave, start):
