@@ -366,8 +366,6 @@ _NAME = re.compile(r"^\s*name: (s\d+),\s*$")
 _AT = re.compile(r"^\s*alertname: (\S+), time: (\S+),\s*$")
 _LABELS = re.compile(r"^\s*Labels:\{(.*)\}\s*$")
 _PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
-_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
-_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
 def parse_promtool(text: str) -> dict[tuple[str, float], list[dict]]:
@@ -378,7 +376,7 @@ def parse_promtool(text: str) -> dict[tuple[str, float], list[dict]]:
         if m := _NAME.match(line):
             group = m.group(1)
         elif m := _AT.match(line):
-            at = sum(float(v) * _UNIT[u] for v, u in _GO_DURATION.findall(m.group(2)))
+            at = float(duration_seconds(m.group(2)))  # promtool prints Go durations: 1h30m0s
             out.setdefault((group, at), [])
         elif (m := _LABELS.match(line)) and group is not None and at is not None:
             labels = {k: _unquote(v) for k, v in _PAIR.findall(m.group(1))}
