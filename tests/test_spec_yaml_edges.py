@@ -191,3 +191,21 @@ def test_empty_and_control_character_values_of_receivers_are_refused(write_spec)
                   "opsgenie.api_url: credentials in a URL", "tests[0].labels.team"):
         assert where in said, (where, said)
     assert "s3cr3t" not in said
+
+
+def test_a_smarthost_is_host_and_port(write_spec):
+    # Found by the fuzz test: amtool refused an RTL-marked smarthost the spec had accepted.
+    text = """
+    version: 1
+    name: x
+    node_groups: [{name: a, hosts: [h1]}]
+    alerting:
+      default_receiver: mail
+      smtp: {smarthost: "\\u202eevil", from: a@example.com}
+      receivers:
+        - {name: mail, email: {to: a@example.com, smarthost: smtp.example.com}}
+    """
+    problems = _problems(write_spec, text)
+    assert len(problems) == 2, problems
+    assert "smtp.smarthost: '\\u202eevil' is not a host name" in problems[0]
+    assert "email.smarthost: 'smtp.example.com' needs a port" in problems[1]

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from .types import Duration, LabelName, LabelValue, Name, Text, Url
+from .types import Duration, HostPort, LabelName, LabelValue, Name, Text, Url
 
 VERSIONS = ("0.25", "0.26", "0.27", "0.28")
 
@@ -55,7 +55,7 @@ class Channel(_Strict):
 class Email(Channel):
     to: Text = Field(description="Recipient address(es), comma-separated.")
     from_: Text | None = Field(None, alias="from", description="Sender; defaults to alerting.smtp.from.")
-    smarthost: Text | None = Field(None, description="host:port of the SMTP server; defaults to alerting.smtp.smarthost.")
+    smarthost: HostPort | None = Field(None, description="host:port of the SMTP server; defaults to alerting.smtp.smarthost.")
     auth_username: Text | None = None
     auth_password_file: str | None = None
     auth_password: _inline_secret("auth_password")
@@ -112,7 +112,7 @@ CHANNEL_KINDS = ("email", "slack", "pagerduty", "msteams", "opsgenie", "webhook"
 
 
 class Smtp(_Strict):
-    smarthost: Text = Field(description="host:port")
+    smarthost: HostPort = Field(description="host:port of the SMTP server, e.g. smtp.example.com:587.")
     from_: Text = Field(alias="from")
     auth_username: Text | None = None
     auth_password_file: str | None = None

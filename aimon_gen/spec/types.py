@@ -289,3 +289,16 @@ def _text(value: object) -> str:
 
 # One line of non-empty text: addresses, channel names, sender names.
 Text = Annotated[str, BeforeValidator(_text), WithJsonSchema({"type": "string", "minLength": 1})]
+
+
+def _host_port(value: object) -> str:
+    value = _target(value)
+    if split_target(value)[1] is None:
+        raise PydanticCustomError("target", "{value} needs a port: write host:port, e.g. smtp.example.com:587",
+                                  {"value": repr(value)})
+    return value
+
+
+# host:port with the port required (an SMTP smarthost).
+HostPort = Annotated[str, BeforeValidator(_host_port),
+                     WithJsonSchema({"type": "string", "description": "host:port"})]
