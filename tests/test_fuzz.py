@@ -21,13 +21,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-hypothesis = pytest.importorskip("hypothesis") if not os.environ.get("CI") else __import__("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from aimon_gen.build import build  # noqa: E402
-from aimon_gen.errors import CheckFailed, SpecInvalid  # noqa: E402
-from conftest import ROOT, tool  # noqa: E402
+from aimon_gen.build import build
+from aimon_gen.errors import CheckFailed, SpecInvalid
+from conftest import ROOT, tool
 
 SPECS = {p.name: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "specs").glob("*.yaml"))}
 EXAMPLES = int(os.environ.get("AIMON_GEN_FUZZ_EXAMPLES", "120"))
@@ -122,7 +121,7 @@ def _text_edit(draw, text: str) -> str:
         lines[i] = f"{head}: {tag} {tail}"
     elif edit == "anchor" and sep:
         lines[i] = f"{head}: &a {tail}"
-        lines.append(f"extra_alias: *a")
+        lines.append("extra_alias: *a")
     elif edit == "merge":
         indent = len(line) - len(line.lstrip(" -"))
         lines.insert(i, " " * indent + draw(st.sampled_from(["<<: 1", "<<: *nope", "<<: {a: 1}", "<<: [1, 2]"])))
