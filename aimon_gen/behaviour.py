@@ -1,6 +1,6 @@
 """Behaviour scenarios: how exporters really behave over time, as the oracle for the alerts.
 
-The generated per-alert unit tests (compile/unittests.py) come from each rule itself, so they
+The generated per-alert unit tests (compile/rules/unittests.py) come from each rule itself, so they
 only prove a rule agrees with itself. A scenario is written from the exporter's documented
 behaviour instead (its docs, its source, NVIDIA's XID catalog, the mixins) and states what an
 on-call engineer expects in labels and severity, never in alert names:

@@ -24,7 +24,7 @@ JOB_MODEL = {"vllm": "vllm", "triton": "triton", "tgi": "tgi", "custom": "ml_inf
 JOB_PIPELINE = "pipelines"
 JOB_STORAGE = {"s3": "storage_s3", "ceph": "storage_ceph"}
 JOB_PROMETHEUS = "prometheus"
-# Alertmanager itself: scraped at each of prometheus.alertmanagers (compile/scrape.py).
+# Alertmanager itself: scraped at each of prometheus.alertmanagers (compile/scrape/config.py).
 JOB_ALERTMANAGER = "alertmanager"
 
 # Exporters whose `instance` is the bare host name, so node and GPU series join on it.
@@ -117,7 +117,7 @@ def _job(name, exporter_key, exporter, groups, host_instance) -> Job:
 
 
 def kubernetes_target_labels(group: TargetGroup) -> dict[str, str]:
-    """Labels of one target found by Kubernetes service discovery (see compile/scrape.py's
+    """Labels of one target found by Kubernetes service discovery (see compile/scrape/config.py's
     relabelling): instance is the pod's address, host its node. Example values, for unit tests."""
     owner = dict(group.labels).get("model") or dict(group.labels).get("pipeline", "target")
     return {"instance": "10.0.0.1:8000", "host": "node-1", "namespace": group.kubernetes.namespace,

@@ -39,7 +39,7 @@ def fleet_spec(hosts: int) -> str:
 
 def _bundle_before_dashboards(ctx) -> dict:
     from aimon_gen.compile import _steps
-    from aimon_gen.compile.dashboards import compile_dashboards
+    from aimon_gen.compile.dashboards.panels import compile_dashboards
 
     bundle: dict = {}
     for step in _steps():
@@ -51,7 +51,7 @@ def _bundle_before_dashboards(ctx) -> dict:
 
 def figures(spec_path: Path, runs: int) -> dict:
     from aimon_gen.compile import Context
-    from aimon_gen.compile.dashboards import compile_dashboards
+    from aimon_gen.compile.dashboards.panels import compile_dashboards
     from aimon_gen.render import render
     from aimon_gen.spec.load import load_spec
 

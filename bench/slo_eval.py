@@ -96,7 +96,7 @@ def exporter(models: int, t0: float, port: int):
 
 def inline_rules(defs, pairs_of) -> dict:
     """The same alerts over raw series, windows inline."""
-    from aimon_gen.compile.slo import num
+    from aimon_gen.compile.slo.rules import num
 
     groups = []
     for slo in defs:
@@ -169,8 +169,8 @@ def main() -> None:
     import yaml
 
     from aimon_gen.build import generate
-    from aimon_gen.compile.slo import pairs
-    from aimon_gen.compile.slo_sli import slo_defs
+    from aimon_gen.compile.slo.rules import pairs
+    from aimon_gen.compile.slo.sli import slo_defs
     from aimon_gen.spec.types import duration_seconds
 
     ap = argparse.ArgumentParser()

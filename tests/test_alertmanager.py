@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from aimon_gen.compile import Context
-from aimon_gen.compile.alert_routing import analyse
-from aimon_gen.compile.alertmanager import compile_alertmanager
+from aimon_gen.compile.alerting.routing import analyse
+from aimon_gen.compile.alerting.alertmanager import compile_alertmanager
 from aimon_gen.errors import SpecInvalid
 from aimon_gen.spec import routing
 from aimon_gen.spec.load import load_spec
@@ -249,8 +249,8 @@ def test_python_router_follows_alertmanager_semantics(write_spec):
 def test_inhibitions_name_alerts_and_labels_the_build_generates():
     """NodeDown, `slo` and `tier` are names other steps own: a rename there must break this."""
     from aimon_gen.build import generate
-    from aimon_gen.compile.alert_routing import _rules, alert_instances
-    from aimon_gen.compile.alertmanager import NODE_DOWN_ALERT, PAGE, SLO_LABEL, TICKET, TIER_LABEL, WATCHDOG_ALERT
+    from aimon_gen.compile.alerting.routing import _rules, alert_instances
+    from aimon_gen.compile.alerting.alertmanager import NODE_DOWN_ALERT, PAGE, SLO_LABEL, TICKET, TIER_LABEL, WATCHDOG_ALERT
 
     from conftest import EXAMPLE
 
@@ -271,7 +271,7 @@ def test_inhibitions_name_alerts_and_labels_the_build_generates():
 
 
 def test_levels_of_one_condition_inhibit_by_name():
-    from aimon_gen.compile.alertmanager import level_rules
+    from aimon_gen.compile.alerting.alertmanager import level_rules
 
     def alert(name, op_value, severity, sel='job="dcgm_exporter"'):
         return {"alert": name, "expr": f"DCGM_FI_DEV_GPU_TEMP{{{sel}}} {op_value}", "labels": {"severity": severity}}
@@ -290,7 +290,7 @@ def test_levels_of_one_condition_inhibit_by_name():
 
 
 def test_alert_label_sets_follow_the_expression(write_spec):
-    from aimon_gen.compile.alert_routing import alert_instances
+    from aimon_gen.compile.alerting.routing import alert_instances
 
     spec = load(write_spec, BASE).spec
     rules = [

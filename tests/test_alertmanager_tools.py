@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from aimon_gen import check
 from aimon_gen.build import generate
 from aimon_gen.cli import app
-from aimon_gen.compile.alertmanager import CONFIG, TESTS, plan_routing_tests
+from aimon_gen.compile.alerting.alertmanager import CONFIG, TESTS, plan_routing_tests
 from aimon_gen.errors import CheckFailed
 from aimon_gen.output import write_tree
 from aimon_gen.spec import routing

@@ -17,7 +17,7 @@ from grafana_schema import problems  # noqa: E402
 
 from aimon_gen.build import generate  # noqa: E402
 from aimon_gen.catalog import emitted_metrics  # noqa: E402
-from aimon_gen.compile.dashboards import dashboard_uid, recorded_names  # noqa: E402
+from aimon_gen.compile.dashboards.panels import dashboard_uid, recorded_names  # noqa: E402
 
 promql_parser = pytest.importorskip("promql_parser")
 
@@ -222,7 +222,7 @@ def test_slo_rows_per_slo_with_burn_rate_lines(example):
 
 def test_no_slo_rules_no_slo_dashboard(example):
     from aimon_gen.compile import Context
-    from aimon_gen.compile.dashboards import compile_dashboards
+    from aimon_gen.compile.dashboards.panels import compile_dashboards
     from aimon_gen.spec.load import load_spec
 
     ctx = Context(load_spec(EXAMPLE).spec, str(EXAMPLE), EXAMPLE.parent)
@@ -247,7 +247,7 @@ SLO_RULES = {"groups": [{"name": "slo-m-availability", "rules": [
 
 def test_slo_rows_read_the_recorded_series_and_the_alerts_own_lines(write_spec):
     from aimon_gen.compile import Context
-    from aimon_gen.compile.dashboards import compile_dashboards
+    from aimon_gen.compile.dashboards.panels import compile_dashboards
     from aimon_gen.spec.load import load_spec
 
     path = write_spec("""
@@ -338,7 +338,7 @@ def test_definitions_name_known_thresholds_and_panel_types():
 
 
 def test_bad_definition_is_reported_with_its_file(tmp_path, monkeypatch):
-    from aimon_gen.compile import dashboard_defs
+    from aimon_gen.compile.dashboards import definitions as dashboard_defs
     (tmp_path / "_common.yaml").write_text((ROOT / "dashboards/_common.yaml").read_text())
     (tmp_path / "x.yaml").write_text("title: X\nuid: x\nrows:\n  - title: R\n    panels:\n"
                                      "      - {title: P, type: graph, unit: short}\n")
@@ -416,7 +416,7 @@ def test_gpus_reporting_turns_red_where_gpu_missing_fires(example):
 def test_layout_wraps_before_a_panel_would_pass_column_24():
     from types import SimpleNamespace as P
 
-    from aimon_gen.compile.dashboard_sdk import layout
+    from aimon_gen.compile.dashboards.sdk import layout
     rows = [("a", [P(w=16, h=8), P(w=12, h=6), P(w=12, h=6)]), ("b", [P(w=24, h=4)])]
     assert layout(rows) == [(0, [(0, 1), (0, 9), (12, 9)]), (15, [(0, 16)])]
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from aimon_gen.build import generate
 from aimon_gen.cli import app
 from aimon_gen.compile import Context
-from aimon_gen.compile.kubernetes import compile_kubernetes
+from aimon_gen.compile.kubernetes.manifests import compile_kubernetes
 from aimon_gen.render import render
 
 from conftest import tool
@@ -162,7 +162,7 @@ def test_rule_groups_inside_prometheusrule_pass_promtool(tmp_path, write_spec):
 def test_a_broken_group_in_a_prometheusrule_fails_the_build_check(tmp_path, write_spec):
     """The build's own promtool run on PrometheusRule groups catches what a manifest would carry."""
     from aimon_gen import check
-    from aimon_gen.compile.kubernetes import plan_rule_checks
+    from aimon_gen.compile.kubernetes.manifests import plan_rule_checks
 
     tool("promtool")
     bad = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",

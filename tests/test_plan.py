@@ -98,7 +98,7 @@ def test_budget_warning_suggests_the_fewest_shards_that_fit(write_spec):
 
 
 def test_per_shard_estimate_follows_hashmod_of_each_address(write_spec):
-    from aimon_gen.compile.sharding import shard_of
+    from aimon_gen.compile.scrape.sharding import shard_of
 
     spec = load_spec(write_spec(FLEET % (2_000_000, 40, 8))).spec
     plan = estimate(spec, shards=3)

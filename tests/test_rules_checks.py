@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from aimon_gen.build import generate
-from aimon_gen.compile.unittests import expand, go_float
+from aimon_gen.compile.rules.unittests import expand, go_float
 from aimon_gen.errors import SpecInvalid
 from aimon_gen.promql import has_comparison, metric_names, quote, regex_alternatives
 from conftest import USER_PACK
@@ -160,7 +160,7 @@ def test_recording_rule_clashing_with_a_shipped_one(tmp_path):
 
 
 def test_cases_share_a_test_group_only_when_they_cannot_see_each_other():
-    from aimon_gen.compile.unittests import _pack
+    from aimon_gen.compile.rules.unittests import _pack
 
     def case(name, fed):
         return {"name": name, "interval": "1m", "input_series": [{"series": f"{fed}{{a=\"1\"}}", "values": "1x5"}],

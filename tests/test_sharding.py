@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from aimon_gen.cli import app
-from aimon_gen.compile.sharding import federated_names, shard_local, split_groups
+from aimon_gen.compile.scrape.sharding import federated_names, shard_local, split_groups
 
 from conftest import tool
 
@@ -61,8 +61,8 @@ def test_groups_move_whole_and_follow_their_inputs():
 
 
 def test_same_group_name_in_two_rule_files_stays_in_separate_files():
-    from aimon_gen.compile.sharding import compile_sharding, rule_files
-    from aimon_gen.compile.scrape import compile_prometheus
+    from aimon_gen.compile.scrape.sharding import compile_sharding, rule_files
+    from aimon_gen.compile.scrape.config import compile_prometheus
     from aimon_gen.spec.load import load_spec
     import tempfile
     from pathlib import Path

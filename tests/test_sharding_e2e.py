@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from aimon_gen.build import generate
-from aimon_gen.compile import sharding
+from aimon_gen.compile.scrape import sharding
 from aimon_gen.plan import estimate
 from aimon_gen.render import render
 

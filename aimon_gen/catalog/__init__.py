@@ -19,7 +19,7 @@ dcgm-exporter's default-counters.csv or not), `enable: true` for the off-by-defa
 aimon-gen's generated dcgm-counters.csv turns on, and `field` (the DCGM field name, the
 metric name unless given).
 
-Stable interface (imported by compile/rules.py, the dashboards and the verify simulators):
+Stable interface (imported by compile/rules/groups.py, the dashboards and the verify simulators):
 
 - `exporter_metrics(kind) -> dict[name, MetricInfo]`: one exporter's catalog.
 - `metric_info(name) -> MetricInfo | None`: look a metric up in any catalog (base names,

@@ -43,7 +43,8 @@ class Context:
 
 
 def compile_bundle(ctx: Context) -> dict[str, object]:
-    from . import readme, scrape, sharding
+    from . import readme
+    from .scrape import config as scrape, sharding
 
     bundle: dict[str, object] = {}
     for step in _steps():
@@ -56,7 +57,7 @@ def compile_bundle(ctx: Context) -> dict[str, object]:
     bundle.update(scrape.compile_prometheus(ctx.spec, rule_files))
     bundle.update(sharding.compile_sharding(ctx.spec, bundle))  # shards > 1: per-shard configs, global layer
     if "kubernetes" in ctx.output_formats():
-        from .kubernetes import compile_kubernetes
+        from .kubernetes.manifests import compile_kubernetes
         bundle.update(compile_kubernetes(ctx, bundle))
     listed = sorted(bundle)
     if "files" not in ctx.output_formats():  # the README lists what the build writes
@@ -68,11 +69,11 @@ def compile_bundle(ctx: Context) -> dict[str, object]:
 def _steps():
     """Each step: (Context, bundle so far) -> {path: document}. Order matters."""
     # Imported here so that `aimon-gen --help` never pays for them.
-    from .alertmanager import compile_alertmanager
-    from .dashboards import compile_dashboards
-    from .grafana_provisioning import compile_provisioning
-    from .rules import compile_rules
-    from .slo import compile_slo
+    from .alerting.alertmanager import compile_alertmanager
+    from .dashboards.panels import compile_dashboards
+    from .dashboards.provisioning import compile_provisioning
+    from .rules.groups import compile_rules
+    from .slo.rules import compile_slo
 
     return [
         compile_rules,         # alert/recording rules, their unit tests, dcgm-counters.csv

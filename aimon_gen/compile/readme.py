@@ -18,7 +18,7 @@ def compile_readme(spec, paths: list[str]) -> dict[str, str]:
         lines += ["## Run Prometheus", "", "Retention is a command-line setting, not part of prometheus.yml:", "",
                   "```sh", "prometheus \\", *[f"  {f} \\" for f in flags[:-1]], f"  {flags[-1]}", "```", ""]
     if "alertmanager.yml" in paths:
-        from .alertmanager import readme_section
+        from .alerting.alertmanager import readme_section
         lines += readme_section(spec)
     if p.shards > 1 and any(path.startswith("sharding/") for path in paths):
         lines += _sharding(spec, flags[1:], paths)
@@ -28,7 +28,7 @@ def compile_readme(spec, paths: list[str]) -> dict[str, str]:
 
 
 def _sharding(spec, retention: list[str], paths: list[str]) -> list[str]:
-    from .sharding import shard_addresses
+    from .scrape.sharding import shard_addresses
 
     p = spec.prometheus
     lines = ["## Sharded Prometheus", "",

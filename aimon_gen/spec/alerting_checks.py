@@ -1,7 +1,7 @@
 """Cross-field checks of the `alerting` section, each at its spec line with what to change.
 
 Checks that need the generated alerts (labels no alert carries, alerts only the default
-receiver gets) run in the compile step, compile/alertmanager.py.
+receiver gets) run in the compile step, compile/alerting/alertmanager.py.
 """
 
 from __future__ import annotations

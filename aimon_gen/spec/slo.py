@@ -121,7 +121,7 @@ def _declared(spec):
 
 
 def _plain_selectors(path, slo) -> Iterable:
-    from ..compile.slo_sli import parse_selector
+    from ..compile.slo.sli import parse_selector
     from .checks import Finding
 
     for key in ("good", "total"):
@@ -133,7 +133,7 @@ def _plain_selectors(path, slo) -> Iterable:
 
 def _latency_bucket(path, server, latency) -> Iterable:
     from ..catalog import histogram_buckets
-    from ..compile.slo_sli import latency_bound, latency_histogram, latency_histograms
+    from ..compile.slo.sli import latency_bound, latency_histogram, latency_histograms
     from .checks import Finding
 
     offered = latency_histograms(server)

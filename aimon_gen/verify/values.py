@@ -209,7 +209,7 @@ def observations(target, name: str, labels: dict, device: int) -> tuple[float, f
 def healthy_latency(target, name: str, default: float) -> float:
     """Healthy latency, kept under the model's latency SLO threshold so a healthy run burns no budget."""
     slo = getattr(getattr(target.entry, "slo", None), "latency", None)
-    from ..compile.slo_sli import latency_histogram
+    from ..compile.slo.sli import latency_histogram
     if slo is None or latency_histogram(target.kind, slo.metric) != name:
         return default
     from ..spec.types import duration_seconds

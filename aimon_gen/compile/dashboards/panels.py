@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..spec.types import duration_seconds
-from . import dashboard_thresholds as thresholds
-from .dashboard_defs import Common, DashboardDef, PanelDef, definitions
+from ...spec.types import duration_seconds
+from . import thresholds
+from .definitions import Common, DashboardDef, PanelDef, definitions
 
 _FILTER_RE = re.compile(r"@([a-z_][a-z0-9_]*)")
 
@@ -154,7 +154,7 @@ def plan(spec, bundle: dict) -> list[Board]:
 
 
 def _board(spec, common, d: DashboardDef, have: set, uids: dict, bundle: dict) -> Board:
-    from . import dashboard_slo
+    from . import slo as dashboard_slo
 
     slos = dashboard_slo.recorded_slos(bundle)
     filters = filters_for(common, d.variables)
@@ -174,7 +174,7 @@ def _board(spec, common, d: DashboardDef, have: set, uids: dict, bundle: dict) -
 
 def compile_dashboards(ctx, bundle: dict) -> dict[str, object]:
     """Compile step: dashboards/<name>.json for every dashboard the spec uses."""
-    from .dashboard_sdk import to_json
+    from .sdk import to_json
 
     spec = ctx.spec
     common, _ = definitions()

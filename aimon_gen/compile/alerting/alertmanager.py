@@ -19,13 +19,13 @@ from __future__ import annotations
 import re
 import shlex
 
-from ..spec import routing
-from ..spec.alerting import NULL_RECEIVER
+from ...spec import routing
+from ...spec.alerting import NULL_RECEIVER
 
 CONFIG = "alertmanager.yml"
 TESTS = "alertmanager-tests.yml"
 
-# Alert names and labels the inhibition rules rely on (rules/*.yaml and compile/slo.py:
+# Alert names and labels the inhibition rules rely on (rules/*.yaml and compile/slo/rules.py:
 # burn-rate alerts carry `slo` from their series and `tier` page|ticket as a rule label).
 NODE_DOWN_ALERT = "NodeDown"
 WATCHDOG_ALERT = "Watchdog"
@@ -46,7 +46,7 @@ def compile_alertmanager(ctx, bundle: dict) -> dict[str, object]:
                      "alerting.receivers, so no alertmanager.yml is generated",
                      "add an alerting section if aimon-gen should configure that Alertmanager")
         return {}
-    from .alert_routing import analyse
+    from .routing import analyse
     analyse(ctx, bundle)
     doc: dict = {"global": _global(al), "route": _root(al)}
     watchdog = _has_alert(bundle, WATCHDOG_ALERT)
@@ -255,7 +255,7 @@ def _file_fields(al):
 
 def plan_routing_tests(stage, bundle: dict) -> list:
     """One `amtool config routes test --verify.receivers` per routing test of the spec."""
-    from ..check import Command
+    from ...check import Command
 
     if TESTS not in bundle or CONFIG not in bundle:
         return []
@@ -271,7 +271,7 @@ def plan_routing_tests(stage, bundle: dict) -> list:
 
 
 def _register() -> None:
-    from .. import check
+    from ... import check
     if plan_routing_tests not in check.EXTRA_PLANS:
         check.EXTRA_PLANS.append(plan_routing_tests)
 

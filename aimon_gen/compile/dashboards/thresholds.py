@@ -9,7 +9,7 @@ an alert fires above it (>): a step at 0 is moved just above 0 so a count of 0 s
 
 from __future__ import annotations
 
-from .. import thresholds as th
+from ... import thresholds as th
 
 SEVERITY_COLOR = {"critical": "red", "warning": "orange", "info": "blue"}
 # first word of the catalog unit, panel unit -> factor

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 
-from .. import scheme
-from ..errors import Problem, SpecInvalid
-from ..promql import metric_names, quote
-from ..spec.types import duration_seconds, split_target
-from .templating import NeverFires, number, render
+from ... import scheme
+from ...errors import Problem, SpecInvalid
+from ...promql import metric_names, quote
+from ...spec.types import duration_seconds, split_target
+from ..templating import NeverFires, number, render
 
 INTERVAL = 60       # seconds between input samples
 EVAL_INTERVAL = 600  # seconds between rule evaluations: every test group evaluates every rule
@@ -60,7 +60,7 @@ def expand(template: str, labels: dict, value: float, where: tuple) -> str:
 
 def target_labels(spec, kind: str, scope_label: str, entry) -> dict:
     """The labels a real series of `entry` carries after the scrape (scheme.py's rules)."""
-    from .rules import job_of
+    from .groups import job_of
 
     job_name = job_of(kind)
     if entry is None:
@@ -115,7 +115,7 @@ def _inputs(test, ctx, base: dict, case: str, n: int, shown: str) -> list[dict]:
 
 def _histogram(metric: str, labels: dict, latency: str, n: int) -> list[dict]:
     """Series of a histogram where 1 request/s takes `latency` seconds ("None": no requests)."""
-    from ..catalog import histogram_buckets
+    from ...catalog import histogram_buckets
 
     seen = None if latency in ("None", "") else float(latency)
     out = []
@@ -147,7 +147,7 @@ def alert_tests(spec, group, a) -> list[dict]:
     """The test groups of one alert rule: fires (and, before `for`, not yet), stays quiet."""
     shown, test = group.pack.shown, a.source["test"]
     entry = a.variant.entries[0] if a.variant.entries else None
-    from .rules import SCOPE_LABEL
+    from .groups import SCOPE_LABEL
     base = target_labels(spec, group.kind, SCOPE_LABEL.get(group.scope, ""), entry)
     for_s = duration_seconds(a.rule.get("for", "0s"))
     at_s = duration_seconds(render(test["at"], a.context, shown)) if test.get("at") else for_s + 600
@@ -195,7 +195,7 @@ def compile_tests(spec, built, rule_paths: list[str]) -> dict[str, object]:
             try:
                 found = alert_tests(spec, group, a)
             except NeverFires as exc:
-                from .rules import NeverFiresFor, threshold_path
+                from .groups import NeverFiresFor, threshold_path
                 name = str(a.source.get("threshold", ""))
                 raise NeverFiresFor(threshold_path(spec, name, a.variant.entry or (a.variant.entries or [None])[0]),
                                     f"{a.rule['alert']}: {exc}") from None

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import did_you_mean
-from ..resources import data_dir, read_yaml
+from ...errors import did_you_mean
+from ...resources import data_dir, read_yaml
 
 # Panel types Grafana ships that are not Angular (graph/singlestat are off since Grafana 11).
 PanelType = Literal["timeseries", "stat", "gauge", "bargauge", "table", "heatmap", "state-timeline"]
@@ -129,7 +129,7 @@ def _fact_problem(token: str) -> str | None:
 
 def _problems(common: Common, d: DashboardDef) -> list[str]:
     """Names a definition uses that do not exist: they would silently hide a panel or a colour."""
-    from ..thresholds import catalog
+    from ...thresholds import catalog
 
     out = [_unknown("variable", v, common.variables) for v in d.variables if v not in common.variables]
     tokens = list(d.needs)

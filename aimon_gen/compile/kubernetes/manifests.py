@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from ..render import to_json, to_yaml
-from ..scheme import jobs
+from ...render import to_json, to_yaml
+from ...scheme import jobs
 
 FOLDER = "kubernetes/"
 CONFIGMAP_LIMIT = 1024 * 1024  # bytes of data a ConfigMap may hold (etcd object limit)
@@ -147,8 +147,8 @@ def _relabeling(rule: dict) -> dict:
 
 def plan_rule_checks(stage, bundle: dict) -> list:
     """promtool check rules on the groups inside each generated PrometheusRule (extracted to files)."""
-    from ..check import Command
-    from ..render import render
+    from ...check import Command
+    from ...render import render
 
     manifests = sorted(p for p in bundle if p.startswith(FOLDER + "prometheusrule-"))
     if not manifests:
@@ -164,7 +164,7 @@ def plan_rule_checks(stage, bundle: dict) -> list:
 
 
 def _register() -> None:
-    from .. import check
+    from ... import check
     if plan_rule_checks not in check.EXTRA_PLANS:
         check.EXTRA_PLANS.append(plan_rule_checks)
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .. import catalog, scheme
-from ..errors import Problem, SpecInvalid, did_you_mean
-from ..promql import has_comparison, matcher, metric_names
-from ..thresholds import Threshold, resolve
-from .rulepacks import shipped_packs, user_packs
-from .templating import render
+from ... import catalog, scheme
+from ...errors import Problem, SpecInvalid, did_you_mean
+from ...promql import has_comparison, matcher, metric_names
+from ...thresholds import Threshold, resolve
+from .packs import shipped_packs, user_packs
+from ..templating import render
 
 SCOPE_LABEL = {"node_groups": "node_group", "models": "model", "pipelines": "pipeline", "storage": "storage"}
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..spec.types import duration_seconds
-from .slo_sli import SLODef, slo_defs
-from .templating import template_literal
+from ...spec.types import duration_seconds
+from .sli import SLODef, slo_defs
+from ..templating import template_literal
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # Each longer window is averaged from a shorter recorded one sampled every its length
@@ -95,7 +95,7 @@ def pairs(spec, slo: SLODef) -> tuple[list[Pair], list[Pair]]:
 
 def compile_slo(ctx, bundle: dict) -> dict[str, object]:
     """The step: slo.rules.yml and its promtool tests, when the spec declares SLOs."""
-    from .slo_tests import compile_tests
+    from .unittests import compile_tests
 
     spec, defs = ctx.spec, slo_defs(ctx.spec)
     if not defs:

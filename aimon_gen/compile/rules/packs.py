@@ -40,7 +40,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import Problem, SpecInvalid, did_you_mean
+from ...errors import Problem, SpecInvalid, did_you_mean
 
 SCOPES = ("node_groups", "models", "pipelines", "storage", "none")
 GROUP_KEYS = {"name": str, "requires": str, "scope": str, "when": str, "recording": list, "alerts": list}
@@ -149,7 +149,7 @@ def _check_keys(shown: str, node, allowed: dict, what: str, required: tuple) -> 
 
 
 def _check_group(shown: str, group) -> list[Problem]:
-    from .. import catalog
+    from ... import catalog
 
     problems = _check_keys(shown, group, GROUP_KEYS, "a group", ("name", "requires", "scope"))
     if problems:
@@ -191,7 +191,7 @@ SHIPPED = ("gpu", "node", "models", "vllm", "triton", "tgi", "pipelines", "stora
 
 
 def shipped_packs() -> list[PackFile]:
-    from ..resources import data_dir
+    from ...resources import data_dir
 
     folder = data_dir("rules")
     return [load_pack(folder / f"{name}.yaml", f"rules/{name}.yaml", False)

@@ -24,11 +24,11 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from ..promql import quote
-from ..spec.types import duration_seconds, format_duration
-from .slo import MISSING, PERIOD_SOURCE, SOURCE, Pair, num, pairs, windows
-from .slo_sli import Selector, SLODef
-from .templating import printed
+from ...promql import quote
+from ...spec.types import duration_seconds, format_duration
+from .rules import MISSING, PERIOD_SOURCE, SOURCE, Pair, num, pairs, windows
+from .sli import Selector, SLODef
+from ..templating import printed
 
 FULL = 1_000_000          # events per minute in burn scenarios
 EVAL = 600                # the tests' evaluation interval (series are sampled every minute)
@@ -304,12 +304,12 @@ def _expected(spec, cases: list[Case], name: str, t: float) -> list[dict]:
 
 
 def _alert_rules(spec, slo):
-    from .slo import _alerts
+    from .rules import _alerts
     return _alerts(spec, slo, [])
 
 
 def _burn_annotations(slo: SLODef, p: Pair, c: Case, t: float, base: str) -> dict:
-    from .slo import burn_description
+    from .rules import burn_description
 
     r, b = ratio(c), float(num(slo.budget))
     left = "%.4g%%" % ((1 - r / b) * 100) if t >= ready(slo, slo.period) else "unknown"

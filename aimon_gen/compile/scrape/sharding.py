@@ -185,9 +185,9 @@ def _put_after(doc: dict, after: str, key: str, value) -> dict:
 
 def plan_config_checks(stage, bundle: dict) -> list:
     """promtool check config on every shard and global config (secrets as placeholders)."""
-    from ..check import Command, _placeholder_secrets
-    from ..check_sd import for_local_promtool
-    from ..render import render
+    from ...check import Command, _placeholder_secrets
+    from ...check_sd import for_local_promtool
+    from ...render import render
 
     cmds = []
     for path in sorted(p for p in bundle if p.startswith(FOLDER + "prometheus-") and p.endswith(".yml")):
@@ -199,7 +199,7 @@ def plan_config_checks(stage, bundle: dict) -> list:
 
 
 def _register() -> None:
-    from .. import check
+    from ... import check
     if plan_config_checks not in check.EXTRA_PLANS:
         check.EXTRA_PLANS.append(plan_config_checks)
 

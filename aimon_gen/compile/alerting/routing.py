@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import did_you_mean
-from ..spec import routing
+from ...errors import did_you_mean
+from ...spec import routing
 
 _IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _REF = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?")
@@ -64,7 +64,7 @@ def _default_only(ctx, al, instances: list[Instance]) -> None:
     only_default: dict[str, dict] = {}
     lost: dict[str, set] = {}
     for inst in instances:
-        # A heartbeat (Watchdog, severity none) has its own generated route (compile/alertmanager.py).
+        # A heartbeat (Watchdog, severity none) has its own generated route (compile/alerting/alertmanager.py).
         if inst.labels.get("severity") == "none":
             continue
         if routing.match(root, inst.labels) == [root]:
@@ -117,7 +117,7 @@ def _routes(routes, parent: tuple):
 
 
 def alert_instances(spec, rules: list[dict]) -> list[Instance]:
-    from ..scheme import JOB_PROMETHEUS, Job, TargetGroup, jobs
+    from ...scheme import JOB_PROMETHEUS, Job, TargetGroup, jobs
 
     records: dict[str, list[dict]] = {}
     for r in rules:
@@ -198,7 +198,7 @@ def _kept_labels(expr: str) -> set[str] | None:
 
 
 def _jobs_of(expr: str, by_job: dict, kinds: dict) -> list:
-    from ..catalog import metric_info
+    from ...catalog import metric_info
 
     named: list[str] = []
     for label, op, value in _MATCHER.findall(expr):
@@ -214,8 +214,8 @@ def _jobs_of(expr: str, by_job: dict, kinds: dict) -> list:
 
 def known_labels(spec, rules: list[dict], instances: list[Instance]) -> set[str]:
     """Every label name some generated alert may carry."""
-    from ..catalog import metric_info
-    from ..scheme import jobs
+    from ...catalog import metric_info
+    from ...scheme import jobs
 
     known = set(_ALWAYS) | {"severity", "job", "host", "instance", "cluster", "environment"}
     known |= set(spec.prometheus.external_labels)

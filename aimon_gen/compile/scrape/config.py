@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ..scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, jobs
-from ..spec.types import duration_seconds, format_duration
+from ...scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, jobs
+from ...spec.types import duration_seconds, format_duration
 
 # Strips the port from the address: node and GPU series join on the bare host name.
 _HOST_REGEX = r"(.+):\d+"

@@ -99,7 +99,7 @@ def _ref(i: int) -> str:
 
 
 def _variables(m, db, spec, common, board, ds):
-    from .dashboards import expand, filters_for
+    from .panels import expand, filters_for
 
     gf = spec.grafana.datasource
     out = [db.DatasourceVariable("datasource").label("Data source").type("prometheus")
@@ -149,7 +149,7 @@ def layout(rows) -> list:
 
 
 def _finish(doc: dict, spec, board) -> dict:
-    from .dashboards import expand
+    from .panels import expand
 
     alerts = {"name": "Firing alerts", "datasource": {"type": "prometheus", "uid": "${datasource}"},
               "enable": True, "hide": False, "iconColor": "red",

@@ -1,7 +1,7 @@
 """What each SLO measures: its SLI selectors (from rules/slo_sli.yaml) and the 5m PromQL.
 
-Every SLO of the spec becomes one `SLODef` with a consistent label set; compile/slo.py
-turns those into rules and compile/slo_tests.py into promtool tests.
+Every SLO of the spec becomes one `SLODef` with a consistent label set; compile/slo/rules.py
+turns those into rules and compile/slo/unittests.py into promtool tests.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from ..resources import data_dir, read_yaml
-from ..scheme import JOB_MODEL, JOB_PIPELINE
-from ..spec.types import duration_seconds
+from ...resources import data_dir, read_yaml
+from ...scheme import JOB_MODEL, JOB_PIPELINE
+from ...spec.types import duration_seconds
 
 Matcher = tuple[str, str, str]   # (label, op, value) with op one of = != =~ !~
 
@@ -130,7 +130,7 @@ def fixed_buckets(server: str) -> bool:
 def latency_bound(server: str, metric: str | None, seconds: float) -> float | None:
     """The bucket bound that measures `seconds`: the bucket itself, or for fixed buckets the
     largest bound at or below it; None when there is none."""
-    from ..catalog import histogram_buckets
+    from ...catalog import histogram_buckets
 
     buckets = histogram_buckets(latency_histogram(server, metric))
     exact = [b for b in buckets if abs(b - seconds) <= 1e-9 * max(1.0, b)]

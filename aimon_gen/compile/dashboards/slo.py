@@ -60,7 +60,7 @@ def recorded_slos(bundle: dict) -> list[RecordedSLO]:
 
 def budget_targets(filters: dict, slos: list[RecordedSLO]) -> list:
     """One instant query for the overview: every SLO's share of error budget left."""
-    from .dashboards import Target
+    from .panels import Target
 
     if not slos:
         return []
@@ -70,7 +70,7 @@ def budget_targets(filters: dict, slos: list[RecordedSLO]) -> list:
 
 
 def recorded_rows(slos: list[RecordedSLO], filters: dict) -> list:
-    from .dashboards import Panel, Target
+    from .panels import Panel, Target
 
     rows = []
     for s in slos:

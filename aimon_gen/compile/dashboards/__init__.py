@@ -1,0 +1,1 @@
+"""Grafana: dashboard definitions (dashboards/*.yaml) -> panels -> grafana-foundation-sdk JSON; provisioning files."""

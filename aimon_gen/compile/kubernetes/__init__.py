@@ -1,0 +1,1 @@
+"""--format kubernetes: the compiled documents as Prometheus Operator manifests."""

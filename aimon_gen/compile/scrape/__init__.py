@@ -1,0 +1,1 @@
+"""prometheus.yml: scrape jobs per scope and exporter, remote storage, and sharded configs for large fleets."""
