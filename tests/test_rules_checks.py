@@ -64,8 +64,10 @@ def test_user_pack_adds_alerts_with_tests_that_pass_promtool(tmp_path):
     (("expr: DCGM_FI_DEV_SM_CLOCK{<%= sel %>} < 500", "expr: DCGM_FI_DEV_RETIRED_SBE{<%= sel %>} < 500"), 9,
      "off by default"),
     (("alert: MyGPUFrequencyLow", "alert: HighGPUUtilization"), 6, "also defined at rules/gpu.yaml"),
-    (("        summary:", "      - summary:"), 10, "an alert needs 'expr'"),
-    (('fire: "300"', 'fire: "300'), 14, "not valid YAML"),
+    (("        summary:", "      - summary:"), 10, "'expr' is required"),
+    (('fire: "300"', 'fire: "300'), 14, "YAML syntax error"),
+    (("severity: info", "severity: inf"), 8, "did you mean 'info'"),
+    (('labels: {gpu: "3"}', "labels: {gpu: 3}"), 14, "expected a valid string, got 3"),
     (("scope: node_groups", "scope: node_groups\n    when: remote_writes"), 5, "did you mean 'remote_write'"),
 ])
 def test_broken_user_pack_is_reported_at_its_file_and_line(tmp_path, edit, line, words):
@@ -76,6 +78,19 @@ def test_broken_user_pack_is_reported_at_its_file_and_line(tmp_path, edit, line,
     assert mine.file.endswith("mine.yaml")
     if line:
         assert mine.line == line, text
+
+
+def test_every_mistake_in_a_user_pack_is_reported_at_its_line(tmp_path):
+    pack = (GOOD_PACK.replace("scope: node_groups", "scope: node_group")
+            .replace("        severity: info\n", "        severity: info\n        sevrity: page\n")
+            .replace("value: 300", "value: [300]"))
+    found = {(p.line, p.col, p.path): str(p) for p in problems(tmp_path, pack)}
+    assert list(found) == [(4, 12, "groups[0].scope"), (9, 9, "groups[0].alerts[0].sevrity"),
+                           (16, 18, "groups[0].alerts[0].test.value")], found
+    assert all(text.startswith(str(tmp_path / "packs" / "mine.yaml")) for text in found.values())
+    assert "choose one of: node_groups, models, pipelines, storage, none (did you mean 'node_groups'?)" in found[
+        (4, 12, "groups[0].scope")]
+    assert "unknown field 'sevrity' (did you mean 'severity'?)" in found[(9, 9, "groups[0].alerts[0].sevrity")]
 
 
 def test_missing_pack_folder_is_reported(tmp_path):

@@ -28,6 +28,9 @@ Severity `none` (with `for` and `severity` instead of a threshold) is for a hear
 Watchdog: it always fires by design, needs no comparison, and its generated unit test has
 no quiet case when its `test.input` is empty.
 
+The pydantic models below are the format: a pack is loaded by aimon_gen/loader.py, which
+reports every problem at its file:line:col with what is allowed.
+
 Templates use Jinja2 with `<%= expr %>`, `<% stmt %>` and `<%# comment %>`: none of these
 can occur in PromQL or in Go templates. The YAML is parsed FIRST; only then is each string
 rendered on its own, so a value can never add keys, items or documents.
@@ -37,23 +40,111 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
 
-import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
-from ...errors import Problem, SpecInvalid, did_you_mean
+from ... import catalog
+from ...errors import SpecInvalid, did_you_mean
+from ...loader import RULE_PACK, Positions, load
 
-SCOPES = ("node_groups", "models", "pipelines", "storage", "none")
-GROUP_KEYS = {"name": str, "requires": str, "scope": str, "when": str, "recording": list, "alerts": list}
+Scope = Literal["node_groups", "models", "pipelines", "storage", "none"]
 # Group conditions on the spec's prometheus section: a group about a feature the spec does
 # not use would read series that never exist (or, for Watchdog, fire with nobody listening).
-WHEN = ("alertmanagers", "remote_write")
-RECORD_KEYS = {"record": str, "expr": str, "labels": dict}
-ALERT_KEYS = {"alert": str, "expr": str, "threshold": str, "each": bool, "for": str, "severity": str,
-              "summary": str, "description": str, "labels": dict, "test": dict, "runbook": str,
-              "inhibits": list}
-TEST_KEYS = {"input": list, "value": (str, int, float), "keep": (str, list), "drop": list, "at": str}
-INPUT_KEYS = {"metric": str, "histogram": str, "labels": dict, "fire": (str, int, float), "quiet": (str, int, float),
-              "repeat": dict}
+When = Literal["alertmanagers", "remote_write"]
+Severity = Literal["critical", "warning", "info", "none"]
+SCOPES, WHEN = get_args(Scope), get_args(When)
+
+
+def _scalar(value: Any) -> Any:
+    # A test value is a number or a template that renders to one; a bool is neither.
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"expected a number or a string, got {value!r}")
+    return value
+
+
+def _exporter(kind: str) -> str:
+    if kind not in catalog.KINDS:
+        raise ValueError(f"unknown exporter '{kind}' ({did_you_mean(kind, catalog.KINDS) or ', '.join(catalog.KINDS)})")
+    return kind
+
+
+Scalar = Annotated[Any, BeforeValidator(_scalar)]
+Labels = dict[StrictStr, StrictStr]
+
+
+class _Pack(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Repeat(_Pack):
+    label: StrictStr
+    fire: Scalar | None = None
+    quiet: Scalar | None = None
+
+
+class TestInput(_Pack):
+    metric: StrictStr | None = None
+    histogram: StrictStr | None = None
+    labels: Labels = {}
+    fire: Scalar | None = None
+    quiet: Scalar | None = None
+    repeat: Repeat | None = None
+
+    @model_validator(mode="after")
+    def _one_series(self):
+        if (self.metric is None) == (self.histogram is None):
+            raise ValueError("a test input names either `metric` or `histogram`")
+        return self
+
+
+class AlertTest(_Pack):
+    input: list[TestInput]
+    value: Scalar
+    keep: StrictStr | list[StrictStr] = "all"
+    drop: list[StrictStr] = []
+    at: StrictStr | None = None
+
+
+class Recording(_Pack):
+    record: StrictStr
+    expr: StrictStr
+    labels: Labels = {}
+
+
+class Alert(_Pack):
+    alert: StrictStr
+    expr: StrictStr
+    threshold: StrictStr | None = None     # named in rules/thresholds.yaml
+    each: StrictBool = False
+    for_: StrictStr | None = Field(None, alias="for")
+    severity: Severity | None = None
+    summary: StrictStr
+    description: StrictStr
+    labels: Labels = {}
+    test: AlertTest
+    runbook: StrictStr | None = None
+    inhibits: list[StrictStr] = []
+
+    @model_validator(mode="after")
+    def _has_level(self):
+        if self.threshold is None and (self.for_ is None or self.severity is None):
+            raise ValueError(f"alert {self.alert} needs a `threshold` (see rules/thresholds.yaml) "
+                             "or both `for` and `severity`")
+        return self
+
+
+class Group(_Pack):
+    name: StrictStr
+    requires: Annotated[StrictStr, AfterValidator(_exporter)]   # exporter kind (catalog KINDS)
+    scope: Scope
+    when: When | None = None
+    recording: list[Recording] = []
+    alerts: list[Alert] = []
+
+
+class Pack(_Pack):
+    groups: list[Group]
 
 
 class Src(str):
@@ -76,114 +167,30 @@ class SrcList(list):
 class PackFile:
     path: Path
     shown: str          # the name used in messages
-    groups: list        # SrcMap per group
+    groups: list        # SrcMap per group: the pack's data, each value with its line
     user: bool
+    model: Pack | None = None   # the same, validated and typed
 
 
-def _convert(loader: yaml.SafeLoader, node: yaml.Node):
-    line, col = node.start_mark.line + 1, node.start_mark.column + 1
-    if isinstance(node, yaml.MappingNode):
-        out = SrcMap()
-        for key_node, value_node in node.value:
-            key = str(loader.construct_object(key_node))
-            if key in out:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
-            out[key] = _convert(loader, value_node)
-    elif isinstance(node, yaml.SequenceNode):
-        out = SrcList(_convert(loader, n) for n in node.value)
-    else:
-        value = loader.construct_object(node)
-        if not isinstance(value, str):
-            return value
+def _with_lines(value: Any, path: tuple, positions: Positions) -> Any:
+    """The data with each mapping, list and string carrying its line and column: templates
+    are rendered from these and their errors reported at the string's file:line."""
+    if isinstance(value, dict):
+        out: Any = SrcMap({str(k): _with_lines(v, path + (k,), positions) for k, v in value.items()})
+    elif isinstance(value, list):
+        out = SrcList(_with_lines(v, path + (i,), positions) for i, v in enumerate(value))
+    elif isinstance(value, str):
         out = Src(value)
-    out.line, out.col = line, col
+    else:
+        return value
+    out.line, out.col = positions.of(path)
     return out
 
 
 def load_pack(path: Path, shown: str, user: bool) -> PackFile:
-    """Parse one pack file; every structural problem is reported at its line."""
-    try:
-        # libyaml when present: packs are parsed on every build.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(path.read_text(encoding="utf-8"))
-        node = loader.get_single_node()
-        doc = _convert(loader, node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise SpecInvalid([Problem(shown, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0, "",
-                                   f"rule pack is not valid YAML: {exc.problem}")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecInvalid([Problem(shown, 0, 0, "", f"cannot read rule pack: {exc}")]) from None
-    problems: list[Problem] = []
-    if not isinstance(doc, SrcMap) or not isinstance(doc.get("groups"), list):
-        problems.append(Problem(shown, getattr(doc, "line", 1), 1, "", "a rule pack is a mapping with a `groups:` list"))
-        raise SpecInvalid(problems)
-    for key in doc:
-        if key != "groups":
-            problems.append(_at(shown, doc, f"unknown key '{key}'", "a pack has only `groups:`"))
-    for group in doc["groups"]:
-        problems += _check_group(shown, group)
-    if problems:
-        raise SpecInvalid(problems)
-    return PackFile(path, shown, list(doc["groups"]), user)
-
-
-def _at(shown: str, node, message: str, hint: str = "") -> Problem:
-    return Problem(shown, getattr(node, "line", 0), getattr(node, "col", 0), "", message, hint)
-
-
-def _check_keys(shown: str, node, allowed: dict, what: str, required: tuple) -> list[Problem]:
-    if not isinstance(node, dict):
-        return [_at(shown, node, f"{what} must be a mapping")]
-    problems = []
-    for key, value in node.items():
-        if key not in allowed:
-            problems.append(_at(shown, value if hasattr(value, "line") else node, f"unknown key '{key}' in {what}",
-                                did_you_mean(key, allowed) or f"allowed: {', '.join(allowed)}"))
-        elif not isinstance(value, allowed[key]):
-            problems.append(_at(shown, value if hasattr(value, "line") else node,
-                                f"'{key}' in {what} has the wrong type ({type(value).__name__})"))
-    for key in required:
-        if key not in node:
-            problems.append(_at(shown, node, f"{what} needs '{key}'"))
-    return problems
-
-
-def _check_group(shown: str, group) -> list[Problem]:
-    from ... import catalog
-
-    problems = _check_keys(shown, group, GROUP_KEYS, "a group", ("name", "requires", "scope"))
-    if problems:
-        return problems
-    if group["requires"] not in catalog.KINDS:
-        problems.append(_at(shown, group["requires"], f"unknown exporter '{group['requires']}'",
-                            did_you_mean(group["requires"], catalog.KINDS) or ", ".join(catalog.KINDS)))
-    if group["scope"] not in SCOPES:
-        problems.append(_at(shown, group["scope"], f"unknown scope '{group['scope']}'",
-                            did_you_mean(group["scope"], SCOPES) or ", ".join(SCOPES)))
-    if "when" in group and group["when"] not in WHEN:
-        problems.append(_at(shown, group["when"], f"unknown condition when: '{group['when']}'",
-                            did_you_mean(group["when"], WHEN) or ", ".join(WHEN)))
-    for rule in group.get("recording", []):
-        problems += _check_keys(shown, rule, RECORD_KEYS, "a recording rule", ("record", "expr"))
-    for rule in group.get("alerts", []):
-        problems += _check_alert(shown, rule)
-    return problems
-
-
-def _check_alert(shown: str, rule) -> list[Problem]:
-    problems = _check_keys(shown, rule, ALERT_KEYS, "an alert", ("alert", "expr", "summary", "description", "test"))
-    if problems:
-        return problems
-    if "threshold" not in rule and ("for" not in rule or "severity" not in rule):
-        problems.append(_at(shown, rule, f"alert {rule['alert']} needs a `threshold` (see rules/thresholds.yaml) "
-                                         "or both `for` and `severity`"))
-    test = rule["test"]
-    problems += _check_keys(shown, test, TEST_KEYS, "a test", ("input", "value"))
-    for item in test.get("input", []) if isinstance(test, dict) else []:
-        problems += _check_keys(shown, item, INPUT_KEYS, "a test input", ())
-        if isinstance(item, dict) and ("metric" in item) == ("histogram" in item):
-            problems.append(_at(shown, item, "a test input names either `metric` or `histogram`"))
-    return problems
+    """Parse and validate one pack file; every problem is reported at its line."""
+    pack, data, positions = load(path, Pack, shown, RULE_PACK)
+    return PackFile(path, shown, list(_with_lines(data, (), positions)["groups"]), user, pack)
 
 
 # The shipped packs, in output order (rules/ also holds data files that are not packs).
