@@ -337,29 +337,49 @@ def test_definitions_name_known_thresholds_and_panel_types():
     assert not missing, "thresholds not in rules/thresholds.yaml:\n" + "\n".join(missing)
 
 
-def test_bad_definition_is_reported_with_its_file(tmp_path, monkeypatch):
+def _definition_problems(tmp_path, monkeypatch, files: dict[str, str]) -> dict:
     from aimon_gen.compile.dashboards import definitions as dashboard_defs
+    from aimon_gen.errors import SpecInvalid
+
     (tmp_path / "_common.yaml").write_text((ROOT / "dashboards/_common.yaml").read_text())
-    (tmp_path / "x.yaml").write_text("title: X\nuid: x\nrows:\n  - title: R\n    panels:\n"
-                                     "      - {title: P, type: graph, unit: short}\n")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
     monkeypatch.setattr(dashboard_defs, "data_dir", lambda name: tmp_path)
     dashboard_defs.definitions.cache_clear()
     try:
-        with pytest.raises(dashboard_defs.DefinitionError, match=r"dashboards/x.yaml: rows.0.panels.0.type"):
+        with pytest.raises(SpecInvalid) as err:
             dashboard_defs.definitions()
-        (tmp_path / "x.yaml").write_text(
-            "title: X\nuid: x\nneeds: [gpus]\nrows:\n  - title: R\n    panels:\n"
-            "      - {title: P, type: stat, unit: short, thresholds: [gpu_utilisation_high],\n"
-            "         queries: [{expr: 'up{@nodes}', needs: ['server:vlm']}]}\n")
-        dashboard_defs.definitions.cache_clear()
-        with pytest.raises(dashboard_defs.DefinitionError) as err:
-            dashboard_defs.definitions()
-        assert "P: unknown threshold 'gpu_utilisation_high' (did you mean 'gpu_utilization_high'?)" in str(err.value)
-        assert "P: unknown filter '@nodes' (did you mean '@node'?)" in str(err.value)
-        assert "unknown need 'gpus' (did you mean 'gpu'?)" in str(err.value)
-        assert "unknown need 'server:vlm' (did you mean 'server:vllm'?)" in str(err.value)
     finally:
         dashboard_defs.definitions.cache_clear()
+    return {f"{p.file}:{p.line}:{p.col}": str(p) for p in err.value.problems}
+
+
+def test_every_mistake_in_every_definition_is_reported_at_its_line(tmp_path, monkeypatch):
+    found = _definition_problems(tmp_path, monkeypatch, {
+        "x.yaml": "title: X\nuid: x\nrows:\n  - title: R\n    panels:\n"
+                  "      - {title: P, type: graph, unit: short}\n"
+                  "      - {title: Q, type: stat, unit: short, wdith: 6}\n",
+        "y.yaml": "title: Y\nuid: Y!\n"})
+    assert set(found) == {"dashboards/x.yaml:6:26", "dashboards/x.yaml:7:45", "dashboards/y.yaml:2:6"}, found
+    assert "rows[0].panels[0].type: 'graph' is not allowed; choose one of: timeseries" in found["dashboards/x.yaml:6:26"]
+    assert "rows[0].panels[1].wdith: unknown field 'wdith' (allowed: title, type, unit, w, h," in found[
+        "dashboards/x.yaml:7:45"]
+    assert "uid: String should match pattern" in found["dashboards/y.yaml:2:6"]
+
+
+def test_names_a_definition_uses_must_exist(tmp_path, monkeypatch):
+    found = _definition_problems(tmp_path, monkeypatch, {"x.yaml": (
+        "title: X\nuid: x\nneeds: [gpus]\nrows:\n  - title: R\n    panels:\n"
+        "      - {title: P, type: stat, unit: short, thresholds: [gpu_utilisation_high],\n"
+        "         queries: [{expr: 'up{@nodes}', needs: ['server:vlm']}]}\n")})
+    assert found == {
+        "dashboards/x.yaml:3:9": "dashboards/x.yaml:3:9: needs[0]: unknown need 'gpus' (did you mean 'gpu'?)",
+        "dashboards/x.yaml:7:58": "dashboards/x.yaml:7:58: rows[0].panels[0].thresholds[0]: unknown threshold "
+                                  "'gpu_utilisation_high' (did you mean 'gpu_utilization_high'?)",
+        "dashboards/x.yaml:8:27": "dashboards/x.yaml:8:27: rows[0].panels[0].queries[0].expr: unknown filter "
+                                  "'@nodes' (did you mean '@node'?)",
+        "dashboards/x.yaml:8:49": "dashboards/x.yaml:8:49: rows[0].panels[0].queries[0].needs[0]: unknown need "
+                                  "'server:vlm' (did you mean 'server:vllm'?)"}
 
 
 def test_a_node_groups_own_threshold_colours_its_series(write_spec):

@@ -8,16 +8,23 @@ name starts with `_` are not dashboards. See dashboards/gpu.yaml for a commented
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import cache
-from typing import Literal
+from pathlib import Path
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ...errors import did_you_mean
-from ...resources import data_dir, read_yaml
+from ...errors import Problem, SpecInvalid, did_you_mean
+from ...loader import DASHBOARD, Positions, format_path, load
+from ...resources import data_dir
+from ...thresholds import catalog
 
 # Panel types Grafana ships that are not Angular (graph/singlestat are off since Grafana 11).
 PanelType = Literal["timeseries", "stat", "gauge", "bargauge", "table", "heatmap", "state-timeline"]
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Def(BaseModel):
@@ -97,18 +104,13 @@ class Common(_Def):
     filters: dict[str, FilterDef]
 
 
-class DefinitionError(ValueError):
-    """A shipped or copied dashboard definition that does not match the model."""
-
-
-def _load(path, model):
-    doc = read_yaml(path)
+def _load(path: Path, model: type[M], problems: list[Problem]) -> tuple[M, Positions] | None:
     try:
-        return model.model_validate(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise DefinitionError(f"dashboards/{path.name}: {where}: {first['msg']}") from None
+        result, _, positions = load(path, model, f"dashboards/{path.name}", DASHBOARD)
+    except SpecInvalid as exc:
+        problems += exc.problems
+        return None
+    return result, positions
 
 
 _FACTS = ("nodes", "gpu", "models", "pipelines", "storage", "slos")
@@ -116,46 +118,67 @@ _FACT_KINDS = {"server": ("vllm", "triton", "tgi", "custom"), "storage": ("s3", 
 _FILTER_RE = re.compile(r"@([a-z_][a-z0-9_]*)")
 
 
-def _unknown(kind: str, name: str, known) -> str:
-    return f"unknown {kind} {name!r} ({did_you_mean(name, known) or 'known: ' + ', '.join(sorted(known))})"
+def _unknown(kind: str, name: str, known) -> tuple[str, str]:
+    return f"unknown {kind} {name!r}", did_you_mean(name, known) or "known: " + ", ".join(sorted(known))
 
 
-def _fact_problem(token: str) -> str | None:
+def _fact_problem(token: str) -> tuple[str, str] | None:
     kind, _, value = token.partition(":")
     if token in _FACTS or (kind == "recorded" and value) or value in _FACT_KINDS.get(kind, ()):
         return None
     return _unknown("need", token, [*_FACTS, *(f"{k}:{v}" for k, vs in _FACT_KINDS.items() for v in vs)])
 
 
-def _problems(common: Common, d: DashboardDef) -> list[str]:
-    """Names a definition uses that do not exist: they would silently hide a panel or a colour."""
-    from ...thresholds import catalog
+def _filter_problems(expr: str, at: tuple, common: Common) -> Iterator[tuple[tuple, tuple[str, str]]]:
+    for f in _FILTER_RE.findall(expr):
+        if f not in common.filters:
+            yield at, _unknown("filter", "@" + f, ["@" + k for k in common.filters])
 
-    out = [_unknown("variable", v, common.variables) for v in d.variables if v not in common.variables]
-    tokens = list(d.needs)
-    for row in d.rows:
-        tokens += row.needs
-        for panel in row.panels:
-            tokens += panel.needs
-            names = panel.thresholds + [n for q in panel.queries for n in q.thresholds]
-            names += [panel.gpus_expected] if panel.gpus_expected else []
-            out += [f"{panel.title}: " + _unknown("threshold", n, catalog()) for n in names if n not in catalog()]
-            for q in panel.queries:
-                tokens += q.needs + q.unless
-                out += [f"{panel.title}: " + _unknown("filter", "@" + f, ["@" + k for k in common.filters])
-                        for f in _FILTER_RE.findall(q.expr) if f not in common.filters]
-    return out + [p for p in map(_fact_problem, tokens) if p]
+
+def _problems(common: Common, d: DashboardDef) -> Iterator[tuple[tuple, tuple[str, str]]]:
+    """(data path, (message, hint)) for each name a definition uses that does not exist: it
+    would silently hide a panel or a colour."""
+    known = catalog()
+    yield from ((("variables", i), _unknown("variable", v, common.variables))
+                for i, v in enumerate(d.variables) if v not in common.variables)
+    needs: list[tuple[tuple, list[str]]] = [(("needs",), d.needs)]
+    for r, row in enumerate(d.rows):
+        needs.append((("rows", r, "needs"), row.needs))
+        for p, panel in enumerate(row.panels):
+            at = ("rows", r, "panels", p)
+            needs.append((at + ("needs",), panel.needs))
+            names = [(at + ("thresholds", i), n) for i, n in enumerate(panel.thresholds)]
+            names += [(at + ("gpus_expected",), panel.gpus_expected)] if panel.gpus_expected else []
+            for q, query in enumerate(panel.queries):
+                qat = at + ("queries", q)
+                names += [(qat + ("thresholds", i), n) for i, n in enumerate(query.thresholds)]
+                needs += [(qat + ("needs",), query.needs), (qat + ("unless",), query.unless)]
+                yield from _filter_problems(query.expr, qat + ("expr",), common)
+            yield from ((path, _unknown("threshold", n, known)) for path, n in names if n not in known)
+    for path, tokens in needs:
+        yield from ((path + (i,), p) for i, p in enumerate(map(_fact_problem, tokens)) if p)
+
+
+def _common_problems(common: Common) -> Iterator[tuple[tuple, tuple[str, str]]]:
+    for name, v in common.variables.items():
+        yield from _filter_problems(v.query, ("variables", name, "query"), common)
 
 
 @cache
 def definitions() -> tuple[Common, tuple[DashboardDef, ...]]:
-    """The shared pieces and every dashboard definition, in file-name order."""
+    """The shared pieces and every dashboard definition, in file-name order. Raises
+    SpecInvalid with every problem of every file, each at its file:line."""
     folder = data_dir("dashboards")
-    common = _load(folder / "_common.yaml", Common)
-    files = [p for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_")]
-    dashboards = tuple(_load(p, DashboardDef) for p in files)
-    for path, d in zip(files, dashboards):
-        problems = _problems(common, d)
-        if problems:
-            raise DefinitionError(f"dashboards/{path.name}: " + "; ".join(problems))
-    return common, dashboards
+    problems: list[Problem] = []
+    files = [folder / "_common.yaml"] + [p for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_")]
+    common = _load(files[0], Common, problems)
+    loaded = [(path, _load(path, DashboardDef, problems)) for path in files[1:]]
+    if common is not None:
+        found = [(files[0], common[1], _common_problems(common[0]))]
+        found += [(path, d[1], _problems(common[0], d[0])) for path, d in loaded if d is not None]
+        for path, positions, each in found:
+            problems += [Problem(f"dashboards/{path.name}", *positions.of(at), format_path(at), message, hint)
+                         for at, (message, hint) in each]
+    if problems or common is None:
+        raise SpecInvalid(problems)
+    return common[0], tuple(d[0] for _, d in loaded if d is not None)
