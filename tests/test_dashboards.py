@@ -371,15 +371,20 @@ def test_names_a_definition_uses_must_exist(tmp_path, monkeypatch):
     found = _definition_problems(tmp_path, monkeypatch, {"x.yaml": (
         "title: X\nuid: x\nneeds: [gpus]\nrows:\n  - title: R\n    panels:\n"
         "      - {title: P, type: stat, unit: short, thresholds: [gpu_utilisation_high],\n"
-        "         queries: [{expr: 'up{@nodes}', needs: ['server:vlm']}]}\n")})
+        "         queries: [{expr: 'up{<%= nodes %>}', needs: ['server:vlm']}]}\n")})
     assert found == {
         "dashboards/x.yaml:3:9": "dashboards/x.yaml:3:9: needs[0]: unknown need 'gpus' (did you mean 'gpu'?)",
         "dashboards/x.yaml:7:58": "dashboards/x.yaml:7:58: rows[0].panels[0].thresholds[0]: unknown threshold "
                                   "'gpu_utilisation_high' (did you mean 'gpu_utilization_high'?)",
         "dashboards/x.yaml:8:27": "dashboards/x.yaml:8:27: rows[0].panels[0].queries[0].expr: unknown filter "
-                                  "'@nodes' (did you mean '@node'?)",
-        "dashboards/x.yaml:8:49": "dashboards/x.yaml:8:49: rows[0].panels[0].queries[0].needs[0]: unknown need "
+                                  "'nodes' (did you mean 'node'?)",
+        "dashboards/x.yaml:8:55": "dashboards/x.yaml:8:55: rows[0].panels[0].queries[0].needs[0]: unknown need "
                                   "'server:vlm' (did you mean 'server:vllm'?)"}
+    found = _definition_problems(tmp_path, monkeypatch, {"x.yaml": (
+        "title: X\nuid: x\nrows:\n  - title: R\n    panels:\n"
+        "      - {title: P, type: stat, unit: short, queries: [{expr: 'up{<%= node }'}]}\n")})
+    assert list(found) == ["dashboards/x.yaml:6:62"], found
+    assert "rows[0].panels[0].queries[0].expr: template error: " in found["dashboards/x.yaml:6:62"]
 
 
 def test_a_node_groups_own_threshold_colours_its_series(write_spec):

@@ -1,9 +1,11 @@
-"""Jinja2 for rule packs, with delimiters that cannot clash with PromQL or Go templates.
+"""Jinja2 for rule packs and dashboard definitions, with delimiters that cannot clash with
+PromQL, Go templates or Grafana legends.
 
 `<%= expr %>` prints, `<% stmt %>` controls, `<%# ... %>` comments. Prometheus annotations
-keep their own `{{ $labels.x }}` untouched. Each string of a pack is rendered on its own,
-after the pack's YAML has been parsed (see rulepacks.py). Numbers print without a
-trailing `.0` (90.0 -> 90) so thresholds read as the user wrote them.
+keep their own `{{ $labels.x }}` and Grafana legends their `{{host}}` untouched. Each string
+is rendered on its own, after its file's YAML has been parsed (rules/packs.py,
+dashboards/definitions.py). Numbers print without a trailing `.0` (90.0 -> 90) so
+thresholds read as the user wrote them.
 """
 
 from __future__ import annotations
@@ -141,8 +143,18 @@ def jinja2_undefined():
     return jinja2.Undefined
 
 
+def names(text: str) -> set[str]:
+    """The names a template reads; ValueError when it does not parse."""
+    import jinja2.meta
+
+    try:
+        return jinja2.meta.find_undeclared_variables(env().parse(text))
+    except jinja2.TemplateSyntaxError as exc:
+        raise ValueError(f"template error: {exc}") from None
+
+
 def render(text, context: dict, shown: str) -> str:
-    """Render one pack string; a template error is reported at the string's file:line.
+    """Render one pack or dashboard string; a template error is reported at the string's file:line.
 
     `<%= expr %>` parts are evaluated as Jinja expressions (cached by their text, so a
     build compiles each distinct expression once); a string with `<% %>` statements or
@@ -164,4 +176,4 @@ def render(text, context: dict, shown: str) -> str:
 def _error(text, shown: str, exc, context: dict) -> SpecInvalid:
     hint = ("templates use <%= name %>; names: " + ", ".join(sorted(context))) if context else ""
     return SpecInvalid([Problem(shown, getattr(text, "line", 0), getattr(text, "col", 0), "",
-                                f"rule pack template error: {exc}", hint)])
+                                f"template error: {exc}", hint)])

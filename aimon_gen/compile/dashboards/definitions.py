@@ -7,7 +7,6 @@ name starts with `_` are not dashboards. See dashboards/gpu.yaml for a commented
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -19,6 +18,7 @@ from ...errors import Problem, SpecInvalid, did_you_mean
 from ...loader import DASHBOARD, Positions, format_path, load
 from ...resources import data_dir
 from ...thresholds import catalog
+from .. import templating
 
 # Panel types Grafana ships that are not Angular (graph/singlestat are off since Grafana 11).
 PanelType = Literal["timeseries", "stat", "gauge", "bargauge", "table", "heatmap", "state-timeline"]
@@ -32,7 +32,7 @@ class _Def(BaseModel):
 
 
 class Query(_Def):
-    expr: str = Field(min_length=1, description="PromQL; {@filter} becomes the filter's label matchers.")
+    expr: str = Field(min_length=1, description="PromQL; {<%= filter %>} becomes the filter's label matchers.")
     legend: str = ""
     instant: bool = False
     table: bool = Field(False, description="Table format (one row per series).")
@@ -115,7 +115,6 @@ def _load(path: Path, model: type[M], problems: list[Problem]) -> tuple[M, Posit
 
 _FACTS = ("nodes", "gpu", "models", "pipelines", "storage", "slos")
 _FACT_KINDS = {"server": ("vllm", "triton", "tgi", "custom"), "storage": ("s3", "ceph")}
-_FILTER_RE = re.compile(r"@([a-z_][a-z0-9_]*)")
 
 
 def _unknown(kind: str, name: str, known) -> tuple[str, str]:
@@ -130,9 +129,14 @@ def _fact_problem(token: str) -> tuple[str, str] | None:
 
 
 def _filter_problems(expr: str, at: tuple, common: Common) -> Iterator[tuple[tuple, tuple[str, str]]]:
-    for f in _FILTER_RE.findall(expr):
-        if f not in common.filters:
-            yield at, _unknown("filter", "@" + f, ["@" + k for k in common.filters])
+    """A query's template names filters (`{<%= gpu %>}`): each must be one of _common.yaml."""
+    try:
+        used = templating.names(expr)
+    except ValueError as exc:
+        yield at, (str(exc), "a filter is written {<%= name %>}")
+        return
+    for f in sorted(used - set(common.filters)):
+        yield at, _unknown("filter", f, common.filters)
 
 
 def _problems(common: Common, d: DashboardDef) -> Iterator[tuple[tuple, tuple[str, str]]]:

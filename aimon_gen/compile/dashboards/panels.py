@@ -2,7 +2,7 @@
 
 A definition's rows, panels and queries carry `needs:`; only what the spec uses is
 emitted (no model dashboard without models, no vLLM row without a vLLM model). Queries
-name filters (`{@gpu}`) that expand to matchers for the dashboard's own variables.
+name filters (`{<%= gpu %>}`, the packs' template syntax) that expand to matchers for the dashboard's own variables.
 Thresholds come from the spec's alert thresholds (dashboard_thresholds.py).
 """
 
@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...spec.types import duration_seconds
+from ..templating import render
 from . import thresholds
 from .definitions import Common, DashboardDef, PanelDef, definitions
-
-_FILTER_RE = re.compile(r"@([a-z_][a-z0-9_]*)")
 
 
 @dataclass
@@ -108,11 +107,7 @@ def filters_for(common: Common, variables: list[str]) -> dict[str, str]:
 
 
 def expand(text: str, filters: dict[str, str]) -> str:
-    def one(m):
-        if m.group(1) not in filters:
-            raise KeyError(f"unknown filter @{m.group(1)} in {text!r} (known: {', '.join(filters)})")
-        return filters[m.group(1)]
-    out = _FILTER_RE.sub(one, text)
+    out = render(text, filters, "dashboards")  # names were checked when the definitions loaded
     return out.replace("{, ", "{").replace(", }", "}")  # a filter with no matchers
 
 

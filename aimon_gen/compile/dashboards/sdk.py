@@ -153,7 +153,7 @@ def _finish(doc: dict, spec, board) -> dict:
 
     alerts = {"name": "Firing alerts", "datasource": {"type": "prometheus", "uid": "${datasource}"},
               "enable": True, "hide": False, "iconColor": "red",
-              "expr": expand('ALERTS{@all, alertstate="firing"}', board.filters),
+              "expr": expand('ALERTS{<%= all %>, alertstate="firing"}', board.filters),
               "step": "60s", "titleFormat": "{{alertname}}", "tagKeys": "severity"}
     doc["annotations"] = {"list": [dict(_BUILTIN_ANNOTATION), alerts]}
     panels = []
