@@ -12,10 +12,53 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Annotated, Any, Literal
 
-from .resources import data_dir, read_yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from .loader import load
+from .resources import data_dir
+from .spec.types import duration_seconds
 
 _LAYER_KEYS = {"value": "value", "for": "for_", "severity": "severity", "enabled": "enabled"}
+Number = StrictInt | StrictFloat
+Severity = Literal["critical", "warning", "info"]
+
+
+def _for(value: str) -> str:
+    duration_seconds(value)  # raises ValueError: not a duration
+    return value
+
+
+# A rule's `for`: 0m (fire at once) is allowed, unlike the spec's durations.
+For = Annotated[StrictStr, AfterValidator(_for)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Layer(_Entry):
+    """A workload's adjustment of a default (the keys of _LAYER_KEYS)."""
+    value: Number | None = None
+    for_: For | None = Field(None, alias="for")
+    severity: Severity | None = None
+    enabled: StrictBool | None = None
+
+
+class Entry(_Entry):
+    value: Number
+    for_: For | None = Field(None, alias="for")
+    severity: Severity | None = None
+    enabled: StrictBool = True
+    unit: StrictStr = ""
+    description: StrictStr
+    workloads: dict[Literal["training", "inference", "mixed"], Layer] = {}
+    params: dict[StrictStr, Any] = {}
+
+
+class Catalog(_Entry):
+    thresholds: dict[StrictStr, Entry]
 
 
 @dataclass(frozen=True)
@@ -32,8 +75,10 @@ class Threshold:
 
 @cache
 def catalog() -> dict[str, dict]:
-    """name -> {value, for, severity, unit, description, workloads, params} from rules/thresholds.yaml."""
-    return read_yaml(data_dir("rules") / "thresholds.yaml")["thresholds"]
+    """name -> {value, for, severity, unit, description, workloads, params} from rules/thresholds.yaml,
+    checked against Entry (a mistake is reported at its file:line)."""
+    _, data, _ = load(data_dir("rules") / "thresholds.yaml", Catalog, "rules/thresholds.yaml")
+    return data["thresholds"]
 
 
 def resolve(spec, name: str, scope=None) -> Threshold:
