@@ -21,9 +21,14 @@ def data_dir(name: str) -> Path:
 
 
 def read_yaml(path: Path):
-    """A shipped data file, parsed with libyaml when present (the pure-Python parser is ~10x slower)."""
-    import yaml
+    """A shipped data file, read by the one loader (positions, duplicate keys and the safety
+    limits; a mistake is reported at its file:line as SpecInvalid)."""
+    # Imported here: the build cache's hit path imports this module for data_dir() and must
+    # not pay for PyYAML and pydantic (see cache.py).
+    from .errors import SpecInvalid
+    from .loader import DATA, parse_yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(path, encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
+    data, _, problems = parse_yaml(path, f"{path.parent.name}/{path.name}", DATA)
+    if problems:
+        raise SpecInvalid(problems)
+    return data

@@ -49,3 +49,12 @@ def test_a_pack_is_read_with_the_specs_safety_limits(tmp_path, text, message):
     with pytest.raises(SpecInvalid) as exc:
         load_pack(path, "mine.yaml", True)
     assert any(str(p).startswith(message) for p in exc.value.problems), exc.value.problems
+
+
+def test_shipped_data_files_are_read_by_the_same_loader(tmp_path):
+    from aimon_gen.resources import read_yaml
+
+    (tmp_path / "vllm.yaml").write_text("metrics:\n  a: 1\n  a: 2\n")
+    with pytest.raises(SpecInvalid) as exc:
+        read_yaml(tmp_path / "vllm.yaml")
+    assert str(exc.value.problems[0]).startswith(f"{tmp_path.name}/vllm.yaml:3:3: metrics.a: duplicate key 'a'")

@@ -169,7 +169,7 @@ class PackFile:
     shown: str          # the name used in messages
     groups: list        # SrcMap per group: the pack's data, each value with its line
     user: bool
-    model: Pack | None = None   # the same, validated and typed
+    model: Pack         # the same, validated and typed
 
 
 def _with_lines(value: Any, path: tuple, positions: Positions) -> Any:
