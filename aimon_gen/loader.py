@@ -10,6 +10,7 @@ numbers, binary files.
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -140,7 +141,7 @@ def parse_yaml(path: Path, file: str, kind: Kind = SPEC) -> tuple[dict, Position
         raise fail(f"the {kind.name} must be {kind.shape}",
                    node.start_mark.line + 1, node.start_mark.column + 1)
 
-    positions, problems = Positions(), []
+    positions, problems = Positions(), list[Problem]()
     walker = _Walker(_Loader(""), file, positions, problems, kind)
     data = walker.walk(node, ())
     return data, positions, problems
@@ -252,7 +253,7 @@ class _Walker:
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INT:
             self._problem(node, path, f"the number {node.value[:30]} is too large", f"no {self.kind.name} field takes it")
             return None
-        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        if isinstance(value, float) and not math.isfinite(value):
             self._problem(node, path, f"'{node.value}' is not a finite number", "give a number such as 90 or 0.5")
             return None
         return value
@@ -293,7 +294,7 @@ def pydantic_problems(exc: ValidationError, data: Any, positions: Positions, fil
                 msg = err["msg"]
             elif kind in ("model_type", "dict_type"):
                 msg = f"expected a mapping of fields, got {_show(value)}"
-            elif kind.endswith("_type") or kind.endswith("_parsing"):
+            elif kind.endswith(("_type", "_parsing")):
                 msg = f"{err['msg'].replace('Input should be', 'expected')}, got {_show(value)}"
             elif err.get("ctx") and "error" not in err["ctx"] and kind not in ("value_error",):
                 msg = f"{err['msg']}, got {_show(value)}"
@@ -322,10 +323,8 @@ def data_path(loc: tuple, data: Any) -> PathT:
     """Drop pydantic's union/validator tags from a loc, keeping the path into the data."""
     out, cur = [], data
     for part in loc:
-        if isinstance(cur, dict) and part in cur:
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
+        if ((isinstance(cur, dict) and part in cur)
+                or (isinstance(cur, list) and isinstance(part, int) and part < len(cur))):
             out.append(part)
             cur = cur[part]
         elif isinstance(cur, dict) and isinstance(part, str) and not _is_tag(part):

@@ -149,9 +149,9 @@ def _problems(common: Common, d: DashboardDef) -> Iterator[tuple[tuple, tuple[st
     for r, row in enumerate(d.rows):
         needs.append((("rows", r, "needs"), row.needs))
         for p, panel in enumerate(row.panels):
-            at = ("rows", r, "panels", p)
+            at: tuple = ("rows", r, "panels", p)
             needs.append((at + ("needs",), panel.needs))
-            names = [(at + ("thresholds", i), n) for i, n in enumerate(panel.thresholds)]
+            names: list[tuple[tuple, str]] = [(at + ("thresholds", i), n) for i, n in enumerate(panel.thresholds)]
             names += [(at + ("gpus_expected",), panel.gpus_expected)] if panel.gpus_expected else []
             for q, query in enumerate(panel.queries):
                 qat = at + ("queries", q)

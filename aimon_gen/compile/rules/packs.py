@@ -42,7 +42,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    model_validator,
+)
 
 from ... import catalog
 from ...errors import SpecInvalid, did_you_mean
@@ -58,8 +67,9 @@ SCOPES, WHEN = get_args(Scope), get_args(When)
 
 def _scalar(value: Any) -> Any:
     # A test value is a number or a template that renders to one; a bool is neither.
+    # ValueError, not TypeError: pydantic turns only ValueError into a reported problem.
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"expected a number or a string, got {value!r}")
+        raise ValueError(f"expected a number or a string, got {value!r}")  # noqa: TRY004
     return value
 
 
