@@ -32,7 +32,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
-class Kind:
+class FileKind:
     """What a file is, for messages: `a spec may be at most 5 MiB`, `the rule pack is empty`."""
     name: str
     shape: str = "a mapping"        # what the top level must be
@@ -40,11 +40,11 @@ class Kind:
     size_hint: str = ""
 
 
-SPEC = Kind("spec", "a mapping of fields (version, name, node_groups, ...)", "start from `aimon-gen init`",
+SPEC = FileKind("spec", "a mapping of fields (version, name, node_groups, ...)", "start from `aimon-gen init`",
             "describe fleets with host ranges such as gpu-[001:512].internal")
-RULE_PACK = Kind("rule pack", "a mapping with a `groups:` list")
-DASHBOARD = Kind("dashboard definition", "a mapping of fields (title, uid, rows, ...)")
-DATA = Kind("data file")
+RULE_PACK = FileKind("rule pack", "a mapping with a `groups:` list")
+DASHBOARD = FileKind("dashboard definition", "a mapping of fields (title, uid, rows, ...)")
+DATA = FileKind("data file")
 
 
 @dataclass
@@ -70,7 +70,7 @@ def format_path(path: PathT) -> str:
     return out
 
 
-def load(path: Path, model: type[M], shown: str, kind: Kind = DATA) -> tuple[M, Any, Positions]:
+def load(path: Path, model: type[M], shown: str, kind: FileKind = DATA) -> tuple[M, Any, Positions]:
     """Read and validate one file: the model, the plain data and the positions of its values.
     Raises SpecInvalid with every problem (YAML and schema ones together)."""
     data, positions, problems = parse_yaml(path, shown, kind)
@@ -92,7 +92,7 @@ def schema_problems(exc: ValidationError, data: Any, positions: Positions, file:
             if not any(p.path == q or p.path.startswith((q + ".", q + "[")) for q in paths)]
 
 
-def parse_yaml(path: Path, file: str, kind: Kind = SPEC) -> tuple[dict, Positions, list[Problem]]:
+def parse_yaml(path: Path, file: str, kind: FileKind = SPEC) -> tuple[dict, Positions, list[Problem]]:
     """Data, positions, and problems (duplicate keys) that do not stop validation."""
     def fail(msg: str, line: int = 0, col: int = 0, hint: str = "") -> SpecInvalid:
         return SpecInvalid([Problem(file, line, col, "", msg, hint)])
@@ -172,7 +172,7 @@ MAX_INT = 2 ** 63
 
 
 class _Walker:
-    def __init__(self, loader, file: str, positions: Positions, problems: list[Problem], kind: Kind):
+    def __init__(self, loader, file: str, positions: Positions, problems: list[Problem], kind: FileKind):
         self.loader, self.file, self.pos, self.problems, self.kind = loader, file, positions, problems, kind
         self.count = 0
 
