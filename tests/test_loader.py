@@ -58,3 +58,20 @@ def test_shipped_data_files_are_read_by_the_same_loader(tmp_path):
     with pytest.raises(SpecInvalid) as exc:
         read_yaml(tmp_path / "vllm.yaml")
     assert str(exc.value.problems[0]).startswith(f"{tmp_path.name}/vllm.yaml:3:3: metrics.a: duplicate key 'a'")
+
+
+def test_a_mistake_in_slo_sli_yaml_is_reported_at_its_line(tmp_path, monkeypatch):
+    from aimon_gen.compile.slo import sli
+
+    text = (ROOT / "rules/slo_sli.yaml").read_text().replace("fixed_buckets:", "fixed_bucket:")
+    (tmp_path / "slo_sli.yaml").write_text(text)
+    monkeypatch.setattr(sli, "data_dir", lambda name: tmp_path)
+    sli._data.cache_clear()
+    try:
+        with pytest.raises(SpecInvalid) as exc:
+            sli.fixed_buckets("vllm")
+    finally:
+        sli._data.cache_clear()
+    line = text.splitlines().index(next(x for x in text.splitlines() if x.startswith("fixed_bucket:"))) + 1
+    assert [str(p) for p in exc.value.problems] == [
+        f"rules/slo_sli.yaml:{line}:1: fixed_bucket: unknown field 'fixed_bucket' (did you mean 'fixed_buckets'?)"]

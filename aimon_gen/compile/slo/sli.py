@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from ...resources import data_dir, read_yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...loader import load
+from ...resources import data_dir
 from ...scheme import JOB_MODEL, JOB_PIPELINE
 from ...spec.types import duration_seconds
 
@@ -104,9 +107,25 @@ def _labels(sel: Selector) -> set[str]:
     return {m[0] for m in sel.matchers}
 
 
+class _Availability(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    total: list[str] = Field(min_length=1)
+    errors: str | None = None
+    good: str | None = None
+    present: str | None = None
+
+
+class _SliFile(BaseModel):  # rules/slo_sli.yaml, checked by the one loader (errors at file:line)
+    model_config = ConfigDict(extra="forbid")
+    availability: dict[str, _Availability]
+    latency: dict[str, dict[str, str]]
+    fixed_buckets: list[str] = []
+    freshness: str
+
+
 @cache
 def _data() -> dict:
-    return read_yaml(data_dir("rules") / "slo_sli.yaml")
+    return load(data_dir("rules") / "slo_sli.yaml", _SliFile, "rules/slo_sli.yaml")[1]
 
 
 def latency_histograms(server: str) -> dict[str, str]:
