@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import kinds
 from .types import Duration, LabelName, LabelValue, Name, Percent, duration_seconds
 
 
@@ -139,7 +140,8 @@ def _latency_bucket(path, server, latency) -> Iterable:
     offered = latency_histograms(server)
     if not offered:
         yield Finding(path[:-2], f"a {server} model server exposes no request latency histogram",
-                      "remove latency from this SLO, or serve the model with a server that has one (custom, vllm, tgi)")
+                      "remove latency from this SLO, or serve the model with a server that has one ("
+                      + ", ".join(k for k in kinds.of_scope("models") if latency_histograms(k)) + ")")
         return
     metric = latency_histogram(server, latency.metric)
     if metric is None:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ... import kinds
 from ...errors import did_you_mean
 from ...resources import data_dir, read_yaml
 
@@ -112,7 +113,7 @@ def _load(path, model):
 
 
 _FACTS = ("nodes", "gpu", "models", "pipelines", "storage", "slos")
-_FACT_KINDS = {"server": ("vllm", "triton", "tgi", "custom"), "storage": ("s3", "ceph")}
+_FACT_KINDS = {"server": kinds.of_scope("models"), "storage": kinds.of_scope("storage")}
 _FILTER_RE = re.compile(r"@([a-z_][a-z0-9_]*)")
 
 

@@ -40,9 +40,10 @@ from pathlib import Path
 
 import yaml
 
+from ... import kinds
 from ...errors import Problem, SpecInvalid, did_you_mean
 
-SCOPES = ("node_groups", "models", "pipelines", "storage", "none")
+SCOPES = (*kinds.SCOPES, "none")
 GROUP_KEYS = {"name": str, "requires": str, "scope": str, "when": str, "recording": list, "alerts": list}
 # Group conditions on the spec's prometheus section: a group about a feature the spec does
 # not use would read series that never exist (or, for Watchdog, fire with nobody listening).
@@ -187,7 +188,7 @@ def _check_alert(shown: str, rule) -> list[Problem]:
 
 
 # The shipped packs, in output order (rules/ also holds data files that are not packs).
-SHIPPED = ("gpu", "node", "models", "vllm", "triton", "tgi", "pipelines", "storage", "prometheus", "alertmanager")
+SHIPPED = kinds.PACKS
 
 
 def shipped_packs() -> list[PackFile]:
