@@ -101,6 +101,8 @@ def slo_problems(spec) -> Iterable:
     for i, m in enumerate(spec.models):
         if m.slo and m.slo.latency:
             yield from _latency_bucket(("models", i, "slo", "latency", "threshold"), m.server, m.slo.latency)
+        if m.slo and m.slo.availability is not None:
+            yield from _availability(("models", i, "slo", "availability"), m.server)
         if m.slo and m.slo.triton_model and m.server != "triton":
             yield Finding(("models", i, "slo", "triton_model"), f"triton_model applies to Triton servers, not {m.server}",
                           "remove it", at_key=True)
@@ -130,6 +132,17 @@ def _plain_selectors(path, slo) -> Iterable:
             yield Finding(path + (key,), f"{key} must be a plain counter selector such as "
                           'http_requests_total{job="api", code!~"5.."}',
                           "aimon-gen takes rate() over it for each window; put any sum into a recording rule")
+
+
+def _availability(path, server) -> Iterable:
+    from ..compile.slo.sli import availability_sli
+    from .checks import Finding
+
+    if availability_sli(server) is None:
+        yield Finding(path, f"a {server} model server counts no failed requests, so availability cannot be measured",
+                      "remove availability from this SLO (a latency objective still works), or serve the model "
+                      "with a server that has one (" + ", ".join(k for k in kinds.of_scope("models")
+                                                              if availability_sli(k)) + ")")
 
 
 def _latency_bucket(path, server, latency) -> Iterable:
