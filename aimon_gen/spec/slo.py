@@ -27,11 +27,13 @@ Severity = Literal["critical", "warning", "info"]
 
 class LatencyObjective(_Strict):
     threshold: Duration = Field(description="Requests faster than this are good; one of the histogram's buckets "
-                                "(vLLM, TGI: otherwise the largest bucket below it, with a warning).")
+                                "(servers whose buckets the server fixes, rules/slo_sli.yaml `fixed_buckets`: "
+                                "otherwise the largest bucket below it, with a warning).")
     objective: Percent = Field(description="Percentage of requests that must be faster than the threshold.")
     metric: Literal["ttft", "e2e", "itl"] | None = Field(
-        None, description="Which latency: ttft (time to first token; vLLM's default), e2e (whole request; "
-        "the default elsewhere) or itl (time between tokens: vLLM, TGI).")
+        None, description="Which latency: ttft (time to first token), e2e (whole request) or itl (time between "
+        "tokens). Each server kind offers some (rules/slo_sli.yaml `latency`), the first listed being its default: "
+        "ttft where the server has it, e2e elsewhere.")
 
 
 class ModelSLO(_Strict):
