@@ -47,15 +47,12 @@ from pathlib import Path
 
 import yaml
 
-from . import scheme
+from . import kinds, scheme
 from .promql import quote
 from .spec.types import duration_seconds, split_target
 
 SEVERITIES = ("critical", "warning", "info", "none")
-ENTRY_LABEL = {"node_groups": "node_group", "models": "model", "pipelines": "pipeline", "storage": "storage"}
-# Exporter kind -> (spec section, the job that scrapes it).
-_MODEL_KINDS = tuple(scheme.JOB_MODEL)
-_STORAGE_KINDS = tuple(scheme.JOB_STORAGE)
+ENTRY_LABEL = kinds.SCOPE_LABEL
 
 
 class ScenarioError(Exception):
@@ -162,15 +159,8 @@ def _keys(where: str, node, allowed: set, required: tuple) -> None:
 # ---------------------------------------------------------------------------- subjects
 
 def _section(exporter: str) -> str:
-    if exporter in ("node_exporter", "dcgm_exporter"):
-        return "node_groups"
-    if exporter in _MODEL_KINDS:
-        return "models"
-    if exporter == "pipeline":
-        return "pipelines"
-    if exporter in _STORAGE_KINDS:
-        return "storage"
-    return "none"
+    """The spec list an exporter kind serves (kinds.yaml), or none."""
+    return kinds.kind(exporter).scope if exporter in kinds.KINDS else "none"
 
 
 def _matches(entry, where: dict) -> bool:
@@ -193,7 +183,7 @@ def find_subject(spec, subject: dict):
         # Prometheus/Alertmanager: `where` asks about spec.prometheus (e.g. remote_write: true).
         return _SelfMonitored(exporter) if _matches(spec.prometheus, where) else None
     for entry in getattr(spec, section):
-        if exporter == "dcgm_exporter" and not entry.gpu:
+        if section == "node_groups" and kinds.kind(exporter).gpu and not entry.gpu:
             continue
         if section == "models" and entry.server != exporter:
             continue
@@ -215,13 +205,7 @@ class _SelfMonitored:
 
 
 def _job_name(exporter: str) -> str:
-    if exporter == "node_exporter":
-        return scheme.JOB_NODE
-    if exporter == "dcgm_exporter":
-        return scheme.JOB_DCGM
-    if exporter == "pipeline":
-        return scheme.JOB_PIPELINE
-    return scheme.JOB_MODEL.get(exporter) or scheme.JOB_STORAGE.get(exporter) or exporter
+    return kinds.job(exporter) if exporter in kinds.KINDS else exporter
 
 
 def target_labels(spec, exporter: str, entry, index: int = 0) -> dict[str, str]:

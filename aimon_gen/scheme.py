@@ -15,20 +15,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import kinds
 from .spec.types import split_target
 
-# job name per exporter; rule packs and dashboards select on these.
-JOB_NODE = "node_exporter"
-JOB_DCGM = "dcgm_exporter"
-JOB_MODEL = {"vllm": "vllm", "triton": "triton", "tgi": "tgi", "custom": "ml_inference"}
-JOB_PIPELINE = "pipelines"
-JOB_STORAGE = {"s3": "storage_s3", "ceph": "storage_ceph"}
-JOB_PROMETHEUS = "prometheus"
+# job name per exporter (kinds.yaml); rule packs and dashboards select on these.
+JOB_NODE = kinds.job("node_exporter")
+JOB_DCGM = kinds.job("dcgm_exporter")
+JOB_MODEL = {k: kinds.job(k) for k in kinds.of_scope("models")}
+JOB_PIPELINE = kinds.job("pipeline")
+JOB_STORAGE = {k: kinds.job(k) for k in kinds.of_scope("storage")}
+JOB_PROMETHEUS = kinds.job("prometheus")
 # Alertmanager itself: scraped at each of prometheus.alertmanagers (compile/scrape/config.py).
-JOB_ALERTMANAGER = "alertmanager"
+JOB_ALERTMANAGER = kinds.job("alertmanager")
 
 # Exporters whose `instance` is the bare host name, so node and GPU series join on it.
-HOST_INSTANCE_JOBS = (JOB_NODE, JOB_DCGM)
+HOST_INSTANCE_JOBS = tuple(kinds.job(k) for k in kinds.KINDS if kinds.kind(k).host_instance)
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,7 @@ def test_slo_rows_per_slo_with_burn_rate_lines(example):
     _, bundle, dashboards = example
     doc = dashboards["dashboards/slo.json"]
     rows = [p["title"] for p in doc["panels"] if p["type"] == "row"]
-    assert rows == ["SLO: llama-70b-chat-availability", "SLO: llama-70b-chat-latency"]
+    assert rows == ["SLO: llama-70b-chat-availability", "SLO: llama-70b-chat-latency", "SLO: qwen-coder-latency"]
     assert all(t["expr"].removeprefix("1 - ").startswith("slo:") for p in _panels(doc) for t in p["targets"])
     burn = _panel(doc, "Burn rate per alert window")
     lines = {o["matcher"]["options"]: o["properties"][0]["value"]["steps"][1]["value"]

@@ -52,9 +52,9 @@ def test_example_alerts_carry_severity_summary_description_runbook():
 def test_only_groups_for_exporters_the_spec_uses():
     files, _, _ = generate(EXAMPLE)
     groups = _groups(files)
-    # The example has GPUs, nodes, a vLLM and a custom model, a pipeline and S3 storage.
+    # The example has GPUs, nodes, a vLLM, an SGLang and a custom model, a pipeline and S3 storage.
     # Prometheus sends alerts (prometheus-alerting, alertmanager) and writes remotely (prometheus-remote-write).
-    assert {"gpu", "node", "models", "vllm", "pipelines", "storage-s3", "prometheus", "prometheus-alerting",
+    assert {"gpu", "node", "models", "vllm", "sglang", "pipelines", "storage-s3", "prometheus", "prometheus-alerting",
             "prometheus-remote-write", "alertmanager"} == set(groups)
     text = files["alert.rules.yml"].decode()
     assert "nv_inference" not in text and "tgi_" not in text and "ceph_" not in text

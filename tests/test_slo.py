@@ -102,6 +102,27 @@ def test_triton_has_no_latency_histogram(write_spec):
     assert "triton model server exposes no request latency histogram" in problem
 
 
+def test_server_without_failure_count_refuses_availability_at_its_line(write_spec, monkeypatch):
+    """A server kind whose SLI data has no availability entry: an error, not a crash."""
+    from aimon_gen.compile.slo import sli
+
+    data = {**sli._data(), "availability": {k: v for k, v in sli._data()["availability"].items() if k != "tgi"}}
+    monkeypatch.setattr(sli, "_data", lambda: data)
+    text = BASE.replace("server: vllm", "server: tgi").replace(", latency: {threshold: 500ms, objective: 99}", "")
+    (problem,) = _problems(write_spec, text)
+    assert "models[0].slo.availability" in problem and "a tgi model server counts no failed requests" in problem
+    assert ":9:" in problem   # at its line
+
+
+def test_sglang_latency_slo_reads_time_to_first_token_and_refuses_availability(write_spec):
+    text = BASE.replace("server: vllm", "server: sglang").replace("500ms", "1s")
+    (problem,) = _problems(write_spec, text)
+    assert "a sglang model server counts no failed requests" in problem
+    files, _, _ = generate(write_spec(text.replace("availability: 99.9, ", "")))
+    slo = files["slo.rules.yml"].decode()
+    assert 'sglang:time_to_first_token_seconds_bucket{job="sglang", model="chat", le=~"1|1\\\\.0"}' in slo
+
+
 def test_period_shorter_than_a_day_and_non_selector_are_errors(write_spec):
     text = ALL_KINDS.replace("window: 7d", "window: 12h").replace(
         "good: 'http_requests_total{job=\"api\", code!~\"5..\"}'", "good: 'sum(rate(x[5m]))'")

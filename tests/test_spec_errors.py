@@ -44,7 +44,7 @@ CASES = [
     ("boolean label value", BASE + "    labels: {team: yes}\n",
      ["7:20: node_groups[0].labels.team: label values are strings: quote True"]),
     ("unknown server kind", BASE + "models:\n  - {name: m, server: vlm, targets: [a:8000]}\n",
-     ["8:23: models[0].server: 'vlm' is not allowed; choose one of: vllm, triton, tgi, custom "
+     ["8:23: models[0].server: 'vlm' is not allowed; choose one of: vllm, triton, tgi, sglang, custom "
       "(did you mean 'vllm'?)"]),
     ("port out of range", BASE + "models:\n  - {name: m, server: vllm, targets: [a:70000]}\n",
      ["8:39: models[0].targets[0]: 'a:70000': the port must be a number from 1 to 65535"]),
@@ -172,7 +172,7 @@ bogus: 1
         "(names must be unique within node_groups)",
         "14:12: node_groups[3].hosts: job 'node_exporter' would scrape instance 'gpu-a1.internal' twice "
         "(also from node_groups[0].hosts) (each host or endpoint belongs to one entry)",
-        "16:23: models[0].server: 'vllmm' is not allowed; choose one of: vllm, triton, tgi, custom "
+        "16:23: models[0].server: 'vllmm' is not allowed; choose one of: vllm, triton, tgi, sglang, custom "
         "(did you mean 'vllm'?)",
         "17:69: models[1].thresholds.vllm_error_ratio_hgh: unknown threshold 'vllm_error_ratio_hgh' "
         "(did you mean 'vllm_error_ratio_high'?)",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -163,7 +164,7 @@ def _fleet(example):
 
 
 @pytest.mark.parametrize("job, kind", [("dcgm_exporter", "dcgm_exporter"), ("vllm", "vllm"), ("storage_s3", "s3"),
-                                       ("ml_inference", "custom"), ("pipelines", "pipeline")])
+                                       ("ml_inference", "custom"), ("pipelines", "pipeline"), ("sglang", "sglang")])
 def test_simulator_serves_exactly_the_catalog(example, job, kind):
     _, spec = example
     fleet = _fleet(example)
@@ -217,6 +218,26 @@ def test_faults_change_what_the_simulators_serve(example):
         assert {t.job for t in down} == {"node_exporter", "dcgm_exporter"}
         with pytest.raises(OSError):   # 503
             http_get(f"http://127.0.0.1:{down[1].port}/metrics")
+    finally:
+        fleet.close()
+
+
+def test_sglang_faults_come_from_the_kinds_registry(example):
+    """SGLang is data only (kinds.yaml): its identity label, what its faults serve and must fire."""
+    _, spec = example
+    plan = {(s.fault, s.subject): s for s in scenarios.plan(spec)}
+    assert "abort" in plan[("error_ratio_up", "qwen-coder")].expect
+    assert "firsttoken" in plan[("latency_up", "qwen-coder")].expect
+    fleet = _fleet(example)
+    try:
+        target = next(t for t in fleet.targets if t.job == "sglang")
+        url = f"http://127.0.0.1:{target.port}/metrics"
+        assert _value(http_get(url), "sglang:num_requests_total", model_name="qwen-coder")
+        before = _value(http_get(url), "sglang:num_aborted_requests_total")
+        fleet.apply(plan[("error_ratio_up", "qwen-coder")])
+        time.sleep(0.5)
+        after = _value(http_get(url), "sglang:num_aborted_requests_total")
+        assert before == [0.0] and after[0] > 1.0   # 5 aborts/s while failing
     finally:
         fleet.close()
 

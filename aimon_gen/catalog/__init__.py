@@ -1,9 +1,9 @@
 """Metric catalogs: what each exporter really emits, as data (one YAML file per exporter).
 
-Files: `aimon_gen/catalog/<kind>.yaml` for node_exporter, dcgm_exporter, vllm, triton, tgi,
-custom (the ml_inference_* contract), pipeline (the data_pipeline_* contract), s3 (MinIO
-v2), ceph, prometheus (self-metrics plus the per-target `up`/`scrape_*` series) and
-alertmanager (its own metrics, scraped when prometheus.alertmanagers is set). Each file:
+Files: `aimon_gen/catalog/<kind>.yaml`, one per exporter kind of the registry
+(aimon_gen/kinds.yaml): e.g. custom is the ml_inference_* contract, pipeline the
+data_pipeline_* contract, s3 MinIO v2, prometheus its self-metrics plus the per-target
+`up`/`scrape_*` series, alertmanager its own (scraped when prometheus.alertmanagers is set). Each file:
 
     exporter: <kind>          # the key in spec.exporters (prometheus: Prometheus itself)
     job: <job name>           # scheme.py's job for it
@@ -40,10 +40,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .. import kinds
+
 _HERE = Path(__file__).resolve().parent
 
-KINDS = ("node_exporter", "dcgm_exporter", "vllm", "triton", "tgi", "custom", "pipeline", "s3", "ceph",
-         "prometheus", "alertmanager")
+# One catalog per exporter kind of the registry (aimon_gen/kinds.yaml).
+KINDS = kinds.KINDS
 TYPES = ("counter", "gauge", "histogram", "summary", "untyped")
 _KEYS = {"type", "labels", "unit", "help", "source", "buckets", "default", "enable", "field", "synthetic"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .. import kinds
 from ..errors import did_you_mean
 from .types import duration_seconds
 
@@ -26,7 +27,7 @@ RESERVED_LABELS = {"job", "instance", "host", "node_group", "gpu_model", "model"
 
 
 def unique_names(spec) -> Iterable[Finding]:
-    for kind in ("node_groups", "models", "pipelines", "storage", "slos"):
+    for kind in (*kinds.SCOPES, "slos"):
         seen: dict[str, int] = {}
         for i, item in enumerate(getattr(spec, kind)):
             if item.name in seen:
@@ -41,10 +42,7 @@ def unique_names(spec) -> Iterable[Finding]:
 
 
 def reserved_labels(spec) -> Iterable[Finding]:
-    scopes = [(("node_groups", i), g) for i, g in enumerate(spec.node_groups)]
-    scopes += [(("models", i), m) for i, m in enumerate(spec.models)]
-    scopes += [(("pipelines", i), p) for i, p in enumerate(spec.pipelines)]
-    scopes += [(("storage", i), s) for i, s in enumerate(spec.storage)]
+    scopes = [((kind, i), item) for kind in kinds.SCOPES for i, item in enumerate(getattr(spec, kind))]
     for path, item in scopes:
         for name in item.labels:
             if name in RESERVED_LABELS:
@@ -86,7 +84,7 @@ def threshold_names(spec) -> Iterable[Finding]:
 
     known = catalog()
     scopes = [(("thresholds",), spec.thresholds)]
-    for kind in ("node_groups", "models", "pipelines", "storage"):
+    for kind in kinds.SCOPES:
         scopes += [((kind, i, "thresholds"), item.thresholds) for i, item in enumerate(getattr(spec, kind))]
     for path, settings in scopes:
         for name in settings:

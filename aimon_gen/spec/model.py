@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
 
+from .. import kinds
 from .alerting import Alerting
 from .grafana import Grafana
 from .outputs import KubernetesTargets, Outputs
@@ -111,17 +112,14 @@ class Exporter(Strict):
     scheme: Literal["http", "https"] = "http"
 
 
-class Exporters(Strict):
-    """Where each kind of exporter listens; a target without a port gets its kind's port."""
-    node_exporter: Exporter = Exporter(port=9100)
-    dcgm_exporter: Exporter = Exporter(port=9400)
-    vllm: Exporter = Exporter(port=8000)
-    triton: Exporter = Exporter(port=8002)
-    tgi: Exporter = Exporter(port=3000)
-    custom: Exporter = Field(Exporter(port=8000), description="Model servers with the ml_inference_* metrics.")
-    pipeline: Exporter = Exporter(port=9108)
-    s3: Exporter = Exporter(port=9000, path="/minio/v2/metrics/cluster")
-    ceph: Exporter = Exporter(port=9283)
+# One field per exporter kind of the registry (kinds.yaml), with its default port and path.
+Exporters = create_model(
+    "Exporters", __base__=Strict,
+    __doc__="Where each kind of exporter listens; a target without a port gets its kind's port.",
+    **{k: (Exporter, Field(Exporter(port=kinds.kind(k).port, **({"path": kinds.kind(k).path}
+                                                               if kinds.kind(k).path != "/metrics" else {})),
+                           description=(kinds.kind(k).doc or None) if kinds.kind(k).scope == "models" else None))
+       for k in kinds.KINDS if kinds.kind(k).port})
 
 
 class GPU(Strict):
@@ -143,12 +141,12 @@ class NodeGroup(Strict):
     thresholds: Thresholds = {}
 
 
-ServerKind = Literal["vllm", "triton", "tgi", "custom"]
+ServerKind = Literal[kinds.of_scope("models")]
 
 
 class Model(Strict):
     name: Name
-    server: ServerKind = Field(description="vllm | triton | tgi | custom (ml_inference_* metrics).")
+    server: ServerKind = Field(description=" | ".join(kinds.of_scope("models")) + " (ml_inference_* metrics).")
     targets: list[Target] = Field([], description="host:port of each server; or give `kubernetes` instead.")
     kubernetes: KubernetesTargets | None = Field(None, description="Find the servers by Kubernetes label selector.")
     labels: Labels = {}
@@ -166,12 +164,12 @@ class Pipeline(Strict):
     thresholds: Thresholds = {}
 
 
-StorageKind = Literal["s3", "ceph"]
+StorageKind = Literal[kinds.of_scope("storage")]
 
 
 class Storage(Strict):
     name: Name
-    kind: StorageKind = Field(description="s3: S3-compatible store with MinIO's metrics; ceph: Ceph mgr prometheus module.")
+    kind: StorageKind = Field(description="; ".join(f"{k}: {kinds.kind(k).doc}" for k in kinds.of_scope("storage")) + ".")
     targets: list[Target] = Field(min_length=1)
     labels: Labels = {}
     thresholds: Thresholds = {}

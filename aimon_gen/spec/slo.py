@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import kinds
 from .types import Duration, LabelName, LabelValue, Name, Percent, duration_seconds
 
 
@@ -26,11 +27,13 @@ Severity = Literal["critical", "warning", "info"]
 
 class LatencyObjective(_Strict):
     threshold: Duration = Field(description="Requests faster than this are good; one of the histogram's buckets "
-                                "(vLLM, TGI: otherwise the largest bucket below it, with a warning).")
+                                "(servers whose buckets the server fixes, rules/slo_sli.yaml `fixed_buckets`: "
+                                "otherwise the largest bucket below it, with a warning).")
     objective: Percent = Field(description="Percentage of requests that must be faster than the threshold.")
     metric: Literal["ttft", "e2e", "itl"] | None = Field(
-        None, description="Which latency: ttft (time to first token; vLLM's default), e2e (whole request; "
-        "the default elsewhere) or itl (time between tokens: vLLM, TGI).")
+        None, description="Which latency: ttft (time to first token), e2e (whole request) or itl (time between "
+        "tokens). Each server kind offers some (rules/slo_sli.yaml `latency`), the first listed being its default: "
+        "ttft where the server has it, e2e elsewhere.")
 
 
 class ModelSLO(_Strict):
@@ -100,6 +103,8 @@ def slo_problems(spec) -> Iterable:
     for i, m in enumerate(spec.models):
         if m.slo and m.slo.latency:
             yield from _latency_bucket(("models", i, "slo", "latency", "threshold"), m.server, m.slo.latency)
+        if m.slo and m.slo.availability is not None:
+            yield from _availability(("models", i, "slo", "availability"), m.server)
         if m.slo and m.slo.triton_model and m.server != "triton":
             yield Finding(("models", i, "slo", "triton_model"), f"triton_model applies to Triton servers, not {m.server}",
                           "remove it", at_key=True)
@@ -131,6 +136,17 @@ def _plain_selectors(path, slo) -> Iterable:
                           "aimon-gen takes rate() over it for each window; put any sum into a recording rule")
 
 
+def _availability(path, server) -> Iterable:
+    from ..compile.slo.sli import availability_sli
+    from .checks import Finding
+
+    if availability_sli(server) is None:
+        yield Finding(path, f"a {server} model server counts no failed requests, so availability cannot be measured",
+                      "remove availability from this SLO (a latency objective still works), or serve the model "
+                      "with a server that has one (" + ", ".join(k for k in kinds.of_scope("models")
+                                                              if availability_sli(k)) + ")")
+
+
 def _latency_bucket(path, server, latency) -> Iterable:
     from ..catalog import histogram_buckets
     from ..compile.slo.sli import latency_bound, latency_histogram, latency_histograms
@@ -139,7 +155,8 @@ def _latency_bucket(path, server, latency) -> Iterable:
     offered = latency_histograms(server)
     if not offered:
         yield Finding(path[:-2], f"a {server} model server exposes no request latency histogram",
-                      "remove latency from this SLO, or serve the model with a server that has one (custom, vllm, tgi)")
+                      "remove latency from this SLO, or serve the model with a server that has one ("
+                      + ", ".join(k for k in kinds.of_scope("models") if latency_histograms(k)) + ")")
         return
     metric = latency_histogram(server, latency.metric)
     if metric is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .. import kinds
 from ..scheme import JOB_DCGM, JOB_MODEL, JOB_PIPELINE
 from ..spec.types import split_target
 
@@ -27,12 +28,10 @@ EXPECT = {
     "node_down": (["^nodedown$"], ["down|absent|missing|unreachable|unavailable"]),
 }
 # Per server kind, what its latency and error faults must fire (besides SLO burn alerts),
-# where it differs from EXPECT. Every kind has its own error-ratio alert (vLLM: API 5xx,
-# TGI: tgi_request_failure); Triton's latency alert is the average request time
-# from its microsecond counters (it has no histogram), its queue-time alert may fire too.
-MODEL_EXPECT = {
-    ("latency_up", "triton"): ["requestlatency"],
-}
+# where it differs from EXPECT: kinds.yaml `verify.expect` (Triton's latency alert is the
+# average request time from its microsecond counters, it has no histogram).
+MODEL_EXPECT = {(fault, k): list(patterns) for k in kinds.KINDS
+                for fault, patterns in (kinds.kind(k).verify.get("expect") or {}).items()}
 SLO_BURN = "slo|burn|budget"
 
 TITLES = {"gpu_hot": "GPU hot", "xid_error": "XID error", "gpu_missing": "GPU missing",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ... import kinds
 from ...errors import did_you_mean
 from ...spec import routing
 
@@ -221,7 +222,7 @@ def known_labels(spec, rules: list[dict], instances: list[Instance]) -> set[str]
     known |= set(spec.prometheus.external_labels)
     if getattr(spec.prometheus, "shards", 1) > 1:
         known.add("shard")  # each shard's external label
-    if any(getattr(e, "kubernetes", None) for kind in ("models", "pipelines", "storage") for e in getattr(spec, kind)):
+    if any(getattr(e, "kubernetes", None) for kind in kinds.SCOPES for e in getattr(spec, kind)):
         known |= {"namespace", "pod"}  # set by the kubernetes_sd relabelling (scrape.py)
     for job in jobs(spec):
         for group in job.groups:

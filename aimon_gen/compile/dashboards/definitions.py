@@ -14,6 +14,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ... import kinds
 from ...errors import Problem, SpecInvalid, did_you_mean
 from ...loader import DASHBOARD, Positions, format_path, load
 from ...resources import data_dir
@@ -114,7 +115,7 @@ def _load(path: Path, model: type[M], problems: list[Problem]) -> tuple[M, Posit
 
 
 _FACTS = ("nodes", "gpu", "models", "pipelines", "storage", "slos")
-_FACT_KINDS = {"server": ("vllm", "triton", "tgi", "custom"), "storage": ("s3", "ceph")}
+_FACT_KINDS = {"server": kinds.of_scope("models"), "storage": kinds.of_scope("storage")}
 
 
 def _unknown(kind: str, name: str, known) -> tuple[str, str]:

@@ -21,27 +21,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ... import catalog, scheme
+from ... import catalog, kinds
 from ...errors import Problem, SpecInvalid, did_you_mean
 from ...promql import has_comparison, matcher, metric_names
 from ...thresholds import Threshold, resolve
 from .packs import shipped_packs, user_packs
 from ..templating import render
 
-SCOPE_LABEL = {"node_groups": "node_group", "models": "model", "pipelines": "pipeline", "storage": "storage"}
+SCOPE_LABEL = kinds.SCOPE_LABEL
 
 
 def job_of(kind: str) -> str:
-    """The scrape job of an exporter kind (scheme.py owns the names)."""
-    fixed = {"node_exporter": scheme.JOB_NODE, "dcgm_exporter": scheme.JOB_DCGM, "pipeline": scheme.JOB_PIPELINE,
-             "prometheus": scheme.JOB_PROMETHEUS, "alertmanager": scheme.JOB_ALERTMANAGER}
-    return fixed.get(kind) or scheme.JOB_MODEL.get(kind) or scheme.JOB_STORAGE[kind]
+    """The scrape job of an exporter kind (the kinds registry owns the names)."""
+    return kinds.job(kind)
 
 
 def scope_entries(spec, scope: str, kind: str) -> list:
     """The spec entries a group's rules cover, in spec order."""
     if scope == "node_groups":
-        return [g for g in spec.node_groups if g.gpu or kind != "dcgm_exporter"]
+        return [g for g in spec.node_groups if g.gpu or not kinds.kind(kind).gpu]
     if scope == "models":
         return [m for m in spec.models if m.server == kind]
     if scope == "pipelines":
@@ -279,7 +277,7 @@ class NeverFiresFor(Exception):
 
 def threshold_path(spec, name: str, entry) -> tuple:
     """Where the spec sets threshold `name` for `entry` (for messages at the spec line)."""
-    for kind in ("node_groups", "models", "pipelines", "storage"):
+    for kind in kinds.SCOPES:
         for i, item in enumerate(getattr(spec, kind)):
             if item is entry and name in item.thresholds:
                 return (kind, i, "thresholds", name)
@@ -311,7 +309,7 @@ def _warn_unused_overrides(ctx, packs) -> None:
             for r in g.get("alerts") or []:
                 if r.get("threshold"):
                     scopes.setdefault(str(r["threshold"]), set()).add(str(g["scope"]))
-    for kind in ("node_groups", "models", "pipelines", "storage"):
+    for kind in kinds.SCOPES:
         for i, entry in enumerate(getattr(ctx.spec, kind)):
             for name in entry.thresholds:
                 used = scopes.get(name, set())

@@ -53,16 +53,24 @@ from pydantic import (
     model_validator,
 )
 
-from ... import catalog
+from ... import catalog, kinds
 from ...errors import SpecInvalid, did_you_mean
 from ...loader import RULE_PACK, Positions, load
 
-Scope = Literal["node_groups", "models", "pipelines", "storage", "none"]
 # Group conditions on the spec's prometheus section: a group about a feature the spec does
 # not use would read series that never exist (or, for Watchdog, fire with nobody listening).
 When = Literal["alertmanagers", "remote_write"]
 Severity = Literal["critical", "warning", "info", "none"]
-SCOPES, WHEN = get_args(Scope), get_args(When)
+SCOPES, WHEN = (*kinds.SCOPES, "none"), get_args(When)
+
+
+def _scope(name: str) -> str:
+    if name not in SCOPES:
+        raise ValueError(f"unknown scope '{name}' ({did_you_mean(name, SCOPES) or ', '.join(SCOPES)})")
+    return name
+
+
+Scope = Annotated[StrictStr, AfterValidator(_scope)]  # the registry's scopes, or none
 
 
 def _scalar(value: Any) -> Any:
@@ -204,7 +212,7 @@ def load_pack(path: Path, shown: str, user: bool) -> PackFile:
 
 
 # The shipped packs, in output order (rules/ also holds data files that are not packs).
-SHIPPED = ("gpu", "node", "models", "vllm", "triton", "tgi", "pipelines", "storage", "prometheus", "alertmanager")
+SHIPPED = kinds.PACKS
 
 
 def shipped_packs() -> list[PackFile]:

@@ -128,6 +128,11 @@ def _data() -> dict:
     return load(data_dir("rules") / "slo_sli.yaml", _SliFile, "rules/slo_sli.yaml")[1]
 
 
+def availability_sli(server: str) -> dict | None:
+    """A server kind's availability events (errors/good, total, present), None when it has none."""
+    return _data()["availability"].get(server)
+
+
 def latency_histograms(server: str) -> dict[str, str]:
     """`slo.latency.metric` -> histogram for a server kind; the first is the default."""
     return dict(_data()["latency"].get(server) or {})
@@ -202,8 +207,8 @@ def slo_defs(spec) -> list[SLODef]:
         if m.slo.triton_model:   # Triton's own `model` label, renamed on scrape (it clashes with ours)
             base += (("exported_model", "=", m.slo.triton_model),)
         labels = {"service": m.name, "model": m.name, **m.labels}
-        if m.slo.availability is not None:
-            entry = data["availability"][m.server]
+        entry = availability_sli(m.server)
+        if m.slo.availability is not None and entry:   # spec.slo.slo_problems reports a server without one
             sli = SLI(total=tuple(parse_selector(t).plus(*base) for t in entry["total"]),
                       errors=parse_selector(entry["errors"]).plus(*base) if "errors" in entry else None,
                       good=parse_selector(entry["good"]).plus(*base) if "good" in entry else None,
