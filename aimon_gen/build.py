@@ -18,6 +18,7 @@ from .errors import OutputConflict
 @dataclass
 class BuildResult:
     files: dict[str, bytes]
+    bundle: object = None  # the typed compile result (compile/result.py); None when taken from the cache
     warnings: list = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -30,7 +31,7 @@ class BuildResult:
 
 
 def generate(spec_path: Path, formats: tuple = ()):
-    """Spec file -> (rendered files incl. manifest, bundle, loaded spec). Pure but for reading the spec."""
+    """Spec file -> (rendered files incl. manifest, typed Bundle, loaded spec). Pure but for reading the spec."""
     _, files, bundle, loaded = _generate(spec_path, formats)
     return files, bundle, loaded
 
@@ -41,7 +42,7 @@ def compile_only(spec_path: Path) -> list:
 
 
 def _compiled(spec_path: Path, formats: tuple):
-    """(context, bundle, loaded spec with the compile step's warnings added), or SpecInvalid."""
+    """(context, typed Bundle, loaded spec with the compile step's warnings added), or SpecInvalid."""
     from .compile import Context, compile_bundle
     from .errors import Problem, SpecInvalid
     from .spec.load import format_path, load_spec
@@ -81,12 +82,12 @@ def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: boo
     formats = tuple(formats)
     hit = cache.lookup(spec_path, formats, need_checked=validate and not check_only) if use_cache else None
     if hit:
-        result = BuildResult(hit.files, hit.warnings, cached=True)
+        result = BuildResult(hit.files, None, hit.warnings, cached=True)
         staged = hit.files
     else:
         spec_bytes = _read(spec_path)
         rendered, files, bundle, loaded = _generate(spec_path, formats)
-        result = BuildResult(files, loaded.warnings)
+        result = BuildResult(files, bundle, loaded.warnings)
         staged = {**rendered, **files}
     result.warnings = list(result.warnings) + _manifest_warnings(out_dir)
     if check_only:
@@ -103,8 +104,8 @@ def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: boo
                 if validate and not hit:
                     from . import check
 
-                    cmds = check.plan(stage, bundle, spec_path.name, loaded.spec.name)
-                    result.timings = check.run(stage, cmds)
+                    checks = check.plan(bundle, spec_path.name, loaded.spec.name)
+                    result.timings = check.run(stage, checks)
                 result.changed, result.removed = output.install(stage, out_dir, result.files)
     if use_cache and not hit and spec_bytes is not None and _read(spec_path) == spec_bytes:
         # Only what passed is remembered; a spec edited during the build is not.

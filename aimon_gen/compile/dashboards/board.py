@@ -1,0 +1,67 @@
+"""The planned dashboards as plain data (no SDK yet), and the filter syntax their queries use."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .definitions import Common
+
+_FILTER_RE = re.compile(r"@([a-z_][a-z0-9_]*)")
+
+
+@dataclass
+class Target:
+    expr: str
+    legend: str = ""
+    instant: bool = False
+    fmt: str = "time_series"          # time_series | table | heatmap
+
+
+@dataclass
+class Panel:
+    type: str
+    title: str
+    unit: str
+    w: int
+    h: int
+    description: str = ""
+    min: float | None = None
+    max: float | None = None
+    steps: list = field(default_factory=list)        # [(value | None, color)]
+    no_value: str | None = None
+    links: list = field(default_factory=list)        # [(title, url)]
+    overrides: list = field(default_factory=list)    # [(series name, steps)]
+    regex_overrides: list = field(default_factory=list)  # [(series name regex, steps)]
+    targets: list = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    name: str                 # file name: dashboards/<name>.json
+    uid: str
+    title: str
+    tags: list
+    variables: list
+    rows: list                # [(row title, [Panel])]
+    filters: dict             # filter name -> matchers for this dashboard
+
+
+def filters_for(common: Common, variables: list[str]) -> dict[str, str]:
+    """Each filter's matchers, using only the variables the dashboard (or variable) has."""
+    out = {}
+    for name, f in common.filters.items():
+        parts = [f'job="{f.job}"'] if f.job else []
+        parts += [f'{label}=~"${label}"' for label in f.labels if label in variables]
+        parts += [f.extra] if f.extra else []
+        out[name] = ", ".join(parts)
+    return out
+
+
+def expand(text: str, filters: dict[str, str]) -> str:
+    def one(m):
+        if m.group(1) not in filters:
+            raise KeyError(f"unknown filter @{m.group(1)} in {text!r} (known: {', '.join(filters)})")
+        return filters[m.group(1)]
+    out = _FILTER_RE.sub(one, text)
+    return out.replace("{, ", "{").replace(", }", "}")  # a filter with no matchers
