@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ...spec.types import duration_seconds
-from ..result import Alert, BurnLine, Bundle, CompiledSLO, RuleGroup
+from ..result import Alert, Bundle, BurnLine, CompiledSLO, RuleGroup
 from ..templating import template_literal
 from .sli import SLODef, slo_defs
 
@@ -106,7 +106,7 @@ def compile_slo(ctx, bundle: Bundle) -> None:
         fire, never = pairs(spec, slo)
         if never:
             _warn_never(ctx, slo, never)
-        alerts = _alerts(spec, slo, fire)
+        alerts = alert_rules(spec, slo, fire)
         groups.append(RuleGroup(f"slo-{slo.slo}", _recording(slo) + alerts,
                                 [Alert(a["alert"], a["labels"]["severity"], "slo") for a in alerts]))
         bundle.slos.append(CompiledSLO(slo.slo, float(num(slo.objective)), slo.period, tuple(windows(slo)),
@@ -164,7 +164,7 @@ def _recording(slo: SLODef) -> list[dict]:
     return rules
 
 
-def _alerts(spec, slo: SLODef, fire: list[Pair]) -> list[dict]:
+def alert_rules(spec, slo: SLODef, fire: list[Pair]) -> list[dict]:
     base = spec.rules.runbook_base_url.rstrip("/")
     out = [_burn_alert(spec, slo, p, base) for p in fire]
     if MISSING not in spec.rules.disabled:

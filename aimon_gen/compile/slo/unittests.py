@@ -27,9 +27,9 @@ from functools import cache
 from ...promql import quote
 from ...spec.types import duration_seconds, format_duration
 from ..result import Bundle
-from .rules import MISSING, PERIOD_SOURCE, SLO_RULES, SOURCE, Pair, _alerts, burn_description, num, pairs, windows
-from .sli import Selector, SLODef, slo_defs
 from ..templating import printed
+from .rules import MISSING, PERIOD_SOURCE, SLO_RULES, SOURCE, Pair, alert_rules, burn_description, num, pairs, windows
+from .sli import Selector, SLODef, slo_defs
 
 FULL = 1_000_000          # events per minute in burn scenarios
 EVAL = 600                # the tests' evaluation interval (series are sampled every minute)
@@ -311,7 +311,7 @@ def _expected(spec, cases: list[Case], name: str, t: float) -> list[dict]:
 
 
 def _alert_rules(spec, slo):
-    return _alerts(spec, slo, [])
+    return alert_rules(spec, slo, [])
 
 
 def _burn_annotations(slo: SLODef, p: Pair, c: Case, t: float, base: str) -> dict:
