@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache, output
-from .errors import OutputConflict
+from .errors import OutputConflict, Problem, SpecInvalid
 
 
 @dataclass
@@ -43,8 +43,8 @@ def compile_only(spec_path: Path) -> list:
 
 def _compiled(spec_path: Path, formats: tuple):
     """(context, typed Bundle, loaded spec with the compile step's warnings added), or SpecInvalid."""
+    # Lazy: a build taken from the cache never loads the compile steps or pydantic.
     from .compile import Context, compile_bundle
-    from .errors import Problem, SpecInvalid
     from .spec.load import format_path, load_spec
 
     loaded = load_spec(spec_path)
@@ -62,7 +62,7 @@ def _compiled(spec_path: Path, formats: tuple):
 def _generate(spec_path: Path, formats: tuple):
     """(every rendered file, the ones the output formats select + manifest, bundle, loaded spec).
     The checks need every file staged, also when only the Kubernetes manifests are written."""
-    from .render import render_bundle
+    from .render import render_bundle  # lazy: PyYAML, only when the pipeline runs
 
     ctx, bundle, loaded = _compiled(spec_path, formats)
     rendered = render_bundle(bundle, spec_path.name, loaded.spec.name)
@@ -102,7 +102,7 @@ def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: boo
             with output.staging(out_dir) as stage:
                 output.write_tree(stage, staged)
                 if validate and not hit:
-                    from . import check
+                    from . import check  # lazy: imports the compile steps
 
                     checks = check.plan(bundle, spec_path.name, loaded.spec.name)
                     result.timings = check.run(stage, checks)
@@ -117,8 +117,6 @@ def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: boo
 
 
 def _manifest_warnings(out_dir: Path) -> list:
-    from .errors import Problem
-
     return [Problem(str(out_dir / output.MANIFEST), 0, 0, "", f"lists '{rel}', which is not inside the output "
                     "folder; it is left alone", "aimon-gen never writes such a line: check who edited the manifest",
                     True) for rel in output.unsafe_manifest_entries(out_dir)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from ... import scheme
+from ...catalog import histogram_buckets
 from ...errors import Problem, SpecInvalid
 from ...promql import metric_names, quote
 from ...spec.types import duration_seconds, split_target
@@ -114,8 +115,6 @@ def _inputs(test, ctx, base: dict, case: str, n: int, shown: str) -> list[dict]:
 
 def _histogram(metric: str, labels: dict, latency: str, n: int) -> list[dict]:
     """Series of a histogram where 1 request/s takes `latency` seconds ("None": no requests)."""
-    from ...catalog import histogram_buckets
-
     seen = None if latency in ("None", "") else float(latency)
     out = []
     for bound in histogram_buckets(metric) + [float("inf")]:
