@@ -17,9 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...catalog import metric_info
 from ...errors import did_you_mean
-from ...scheme import JOB_PROMETHEUS, Job, TargetGroup, jobs
 from ...spec import routing
 
 _IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -119,6 +117,8 @@ def _routes(routes, parent: tuple):
 
 
 def alert_instances(spec, rules: list[dict]) -> list[Instance]:
+    from ...scheme import JOB_PROMETHEUS, Job, TargetGroup, jobs
+
     records: dict[str, list[dict]] = {}
     for r in rules:
         if "record" in r:
@@ -198,6 +198,8 @@ def _kept_labels(expr: str) -> set[str] | None:
 
 
 def _jobs_of(expr: str, by_job: dict, kinds: dict) -> list:
+    from ...catalog import metric_info
+
     named: list[str] = []
     for label, op, value in _MATCHER.findall(expr):
         if label == "job" and op in ("=", "=~"):
@@ -212,6 +214,9 @@ def _jobs_of(expr: str, by_job: dict, kinds: dict) -> list:
 
 def known_labels(spec, rules: list[dict], instances: list[Instance]) -> set[str]:
     """Every label name some generated alert may carry."""
+    from ...catalog import metric_info
+    from ...scheme import jobs
+
     known = set(_ALWAYS) | {"severity", "job", "host", "instance", "cluster", "environment"}
     known |= set(spec.prometheus.external_labels)
     if getattr(spec.prometheus, "shards", 1) > 1:
