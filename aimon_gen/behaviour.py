@@ -265,20 +265,13 @@ def _input_series(spec, scenario: Scenario, entry) -> list[dict]:
     return out
 
 
-def alert_names(documents: dict) -> list[str]:
-    """Every alert of the generated rule files (documents as compiled, not re-read)."""
-    names = {r["alert"] for path, doc in documents.items() if path.endswith(".rules.yml") and "/" not in path
-             for g in doc.get("groups", []) for r in g.get("rules", []) if "alert" in r}
-    return sorted(names)
-
-
 def run(spec_path: Path, scenarios: list[Scenario], promtool: str = "promtool") -> list[Outcome]:
     """Build the spec, run every scenario that applies to it through promtool, judge each."""
     from .build import generate
 
     files, bundle, loaded = generate(spec_path)
     spec = loaded.spec
-    names = alert_names(bundle)
+    names = sorted(bundle.alert_names())  # as compiled, not re-read
     rule_files = sorted(p for p in files if p.endswith(".rules.yml") and "/" not in p)
     runs: list[tuple[Scenario, object]] = []
     for sc in scenarios:

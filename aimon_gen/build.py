@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache, output
-from .errors import OutputConflict
+from .errors import OutputConflict, Problem, SpecInvalid
 
 
 @dataclass
 class BuildResult:
     files: dict[str, bytes]
+    bundle: object = None  # the typed compile result (compile/result.py); None when taken from the cache
     warnings: list = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -30,7 +31,7 @@ class BuildResult:
 
 
 def generate(spec_path: Path, formats: tuple = ()):
-    """Spec file -> (rendered files incl. manifest, bundle, loaded spec). Pure but for reading the spec."""
+    """Spec file -> (rendered files incl. manifest, typed Bundle, loaded spec). Pure but for reading the spec."""
     _, files, bundle, loaded = _generate(spec_path, formats)
     return files, bundle, loaded
 
@@ -41,9 +42,9 @@ def compile_only(spec_path: Path) -> list:
 
 
 def _compiled(spec_path: Path, formats: tuple):
-    """(context, bundle, loaded spec with the compile step's warnings added), or SpecInvalid."""
+    """(context, typed Bundle, loaded spec with the compile step's warnings added), or SpecInvalid."""
+    # Lazy: a build taken from the cache never loads the compile steps or pydantic.
     from .compile import Context, compile_bundle
-    from .errors import Problem, SpecInvalid
     from .spec.load import format_path, load_spec
 
     loaded = load_spec(spec_path)
@@ -61,7 +62,7 @@ def _compiled(spec_path: Path, formats: tuple):
 def _generate(spec_path: Path, formats: tuple):
     """(every rendered file, the ones the output formats select + manifest, bundle, loaded spec).
     The checks need every file staged, also when only the Kubernetes manifests are written."""
-    from .render import render_bundle
+    from .render import render_bundle  # lazy: PyYAML, only when the pipeline runs
 
     ctx, bundle, loaded = _compiled(spec_path, formats)
     rendered = render_bundle(bundle, spec_path.name, loaded.spec.name)
@@ -81,12 +82,12 @@ def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: boo
     formats = tuple(formats)
     hit = cache.lookup(spec_path, formats, need_checked=validate and not check_only) if use_cache else None
     if hit:
-        result = BuildResult(hit.files, hit.warnings, cached=True)
+        result = BuildResult(hit.files, None, hit.warnings, cached=True)
         staged = hit.files
     else:
         spec_bytes = _read(spec_path)
         rendered, files, bundle, loaded = _generate(spec_path, formats)
-        result = BuildResult(files, loaded.warnings)
+        result = BuildResult(files, bundle, loaded.warnings)
         staged = {**rendered, **files}
     result.warnings = list(result.warnings) + _manifest_warnings(out_dir)
     if check_only:
@@ -101,10 +102,10 @@ def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: boo
             with output.staging(out_dir) as stage:
                 output.write_tree(stage, staged)
                 if validate and not hit:
-                    from . import check
+                    from . import check  # lazy: imports the compile steps
 
-                    cmds = check.plan(stage, bundle, spec_path.name, loaded.spec.name)
-                    result.timings = check.run(stage, cmds)
+                    checks = check.plan(bundle, spec_path.name, loaded.spec.name)
+                    result.timings = check.run(stage, checks)
                 result.changed, result.removed = output.install(stage, out_dir, result.files)
     if use_cache and not hit and spec_bytes is not None and _read(spec_path) == spec_bytes:
         # Only what passed is remembered; a spec edited during the build is not.
@@ -116,8 +117,6 @@ def build(spec_path: Path, out_dir: Path, validate: bool = True, check_only: boo
 
 
 def _manifest_warnings(out_dir: Path) -> list:
-    from .errors import Problem
-
     return [Problem(str(out_dir / output.MANIFEST), 0, 0, "", f"lists '{rel}', which is not inside the output "
                     "folder; it is left alone", "aimon-gen never writes such a line: check who edited the manifest",
                     True) for rel in output.unsafe_manifest_entries(out_dir)]

@@ -6,16 +6,18 @@ output folder. The commands run in parallel; each one's wall time is kept for re
 
 from __future__ import annotations
 
-import copy
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .check_sd import for_local_promtool
+from .compile.alerting.alertmanager import routing_test_args
+from .compile.result import Bundle, Sharding
 from .errors import CheckFailed, ToolMissing
-from .render import render
+from .render import ALERTMANAGER, KUBERNETES, SHARDING, render, rule_path, shard_config_path
 
 INSTALL_HINT = {
     "promtool": "install it with `apt-get install prometheus` (Debian/Ubuntu) or from "
@@ -27,6 +29,7 @@ INSTALL_HINT = {
 # prometheus.yml fields that name a file promtool opens while checking.
 _FILE_KEYS = ("password_file", "credentials_file", "bearer_token_file", "ca_file", "cert_file", "key_file")
 CHECK_CONFIG = ".check-prometheus.yml"
+PLACEHOLDER = ".check-secrets/placeholder"  # every secret file of a checked config: paths are relative to it
 
 
 @dataclass(frozen=True)
@@ -49,35 +52,87 @@ def find_tool(name: str) -> str:
     return path
 
 
-def plan(stage: Path, bundle: dict, spec_file: str, spec_name: str) -> list[Command]:
-    """The checks the staged files need. Writes the check-only copy of prometheus.yml."""
-    cmds: list[Command] = []
-    if "prometheus.yml" in bundle:
-        doc = _placeholder_secrets(bundle["prometheus.yml"], stage)
-        doc = for_local_promtool(doc, stage)  # Debian's promtool lacks kubernetes_sd
-        (stage / CHECK_CONFIG).write_bytes(render("x.yml", doc, spec_file, spec_name))
-        cmds.append(Command("promtool", ("check", "config", "--lint-fatal", CHECK_CONFIG), "prometheus.yml"))
-    rules = sorted(p for p in bundle if p.endswith(".rules.yml"))
+@dataclass
+class CheckPlan:
+    """The commands the build's output needs, and the check-only files they read (staged by run)."""
+    commands: list[Command] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)   # path in the stage -> bytes
+
+
+def plan(bundle: Bundle, spec_file: str, spec_name: str) -> CheckPlan:
+    """What to check, from the build result alone: no file is written here."""
+    out = CheckPlan()
+    if bundle.prometheus is not None:
+        out.files[CHECK_CONFIG] = _check_config(out, bundle.prometheus, "", spec_file, spec_name)
+        out.commands.append(Command("promtool", ("check", "config", "--lint-fatal", CHECK_CONFIG), "prometheus.yml"))
+    rules = [rule_path(stem) for stem in sorted(bundle.rule_files)]
     if rules:
-        cmds.append(Command("promtool", ("check", "rules", "--lint-fatal", *rules), ", ".join(rules)))
-    tests = sorted(p for p in bundle if p.startswith("tests/") and p.endswith(".yml"))
+        out.commands.append(Command("promtool", ("check", "rules", "--lint-fatal", *rules), ", ".join(rules)))
     # One process per file: promtool tests files one after another, and the cores are idle otherwise.
-    cmds.extend(Command("promtool", ("test", "rules", t), t) for t in tests)
-    if "alertmanager.yml" in bundle:
-        cmds.append(Command("amtool", ("check-config", "alertmanager.yml"), "alertmanager.yml"))
-    for extra in EXTRA_PLANS:
-        cmds.extend(extra(stage, bundle))
+    tests = [f"tests/{stem}.test.yml" for stem in sorted(bundle.rule_tests, key=lambda s: s + ".test.yml")]
+    out.commands.extend(Command("promtool", ("test", "rules", t), t) for t in tests)
+    if bundle.alertmanager is not None:
+        out.commands.append(Command("amtool", ("check-config", ALERTMANAGER), ALERTMANAGER))
+        out.commands.extend(_routing_tests(bundle))
+    if bundle.sharding is not None:
+        out.commands.extend(_shard_configs(out, bundle.sharding))
+    out.commands.extend(_kubernetes_rules(out, bundle))
+    return out
+
+
+def _check_config(out: CheckPlan, doc: dict, up: str, spec_file: str, spec_name: str) -> bytes:
+    """A prometheus.yml as the local promtool can check it; `up`: from its folder to the stage's top."""
+    doc, secrets = _placeholder_secrets(doc, up + PLACEHOLDER)
+    if secrets:
+        out.files[PLACEHOLDER] = b"placeholder\n"
+    # Debian's promtool lacks kubernetes_sd: asked only when the config has such blocks.
+    return render("x.yml", for_local_promtool(doc, lambda: find_tool("promtool")), spec_file, spec_name)
+
+
+def _routing_tests(bundle: Bundle) -> list[Command]:
+    """One `amtool config routes test --verify.receivers` per routing test of the spec."""
+    cmds = []
+    for i, (labels, receivers) in enumerate(bundle.alertmanager_tests):
+        args = routing_test_args(labels, receivers)
+        shown = " ".join(args[5:]) or "no labels"
+        cmds.append(Command("amtool", args, f"{ALERTMANAGER} (routing test alerting.tests[{i}]: {shown} "
+                                            f"-> {','.join(receivers)})"))
     return cmds
 
 
-# Other modules add functions (stage, bundle) -> [Command], e.g. Alertmanager routing tests.
-EXTRA_PLANS: list = []
+def _shard_configs(out: CheckPlan, s: Sharding) -> list[Command]:
+    """promtool check config on every shard and global config (secrets as placeholders)."""
+    configs = [(shard_config_path(i), doc) for i, doc in enumerate(s.shard_configs)]
+    if s.global_config is not None:
+        configs.append((f"{SHARDING}prometheus-global.yml", s.global_config))
+    cmds = []
+    for path, doc in sorted(configs, key=lambda c: c[0]):
+        check_rel = f"{SHARDING}.check-{path[len(SHARDING):]}"
+        out.files[check_rel] = _check_config(out, doc, "../", "spec", "check")
+        cmds.append(Command("promtool", ("check", "config", "--lint-fatal", check_rel), path))
+    return cmds
 
 
-def run(stage: Path, cmds: list[Command]) -> list[Timing]:
-    """Run every command in parallel in the staging folder; raise on the first failure (in plan order)."""
-    from concurrent.futures import ThreadPoolExecutor
+def _kubernetes_rules(out: CheckPlan, bundle: Bundle) -> list[Command]:
+    """promtool check rules on the groups inside each generated PrometheusRule (extracted to files)."""
+    names = sorted(n for n in bundle.kubernetes if n.startswith("prometheusrule-"))
+    files = []
+    for name in names:
+        rel = f".check-kubernetes/{name[:-len('.yaml')]}.rules.yml"
+        out.files[rel] = render(rel, {"groups": bundle.kubernetes[name]["spec"]["groups"]}, "spec", "check")
+        files.append(rel)
+    if not files:
+        return []
+    return [Command("promtool", ("check", "rules", "--lint-fatal", *files), ", ".join(KUBERNETES + n for n in names))]
 
+
+def run(stage: Path, checks: CheckPlan) -> list[Timing]:
+    """Stage the plan's check-only files, run every command in parallel in the staging folder,
+    remove those files; raise on the first failure (in plan order)."""
+    cmds = checks.commands
+    for rel, data in checks.files.items():
+        (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+        (stage / rel).write_bytes(data)
     exes = {c.tool: find_tool(c.tool) for c in cmds}
 
     def one(c: Command):
@@ -88,7 +143,8 @@ def run(stage: Path, cmds: list[Command]) -> list[Timing]:
 
     with ThreadPoolExecutor(max_workers=max(1, len(cmds))) as pool:
         results = list(pool.map(one, cmds))
-    (stage / CHECK_CONFIG).unlink(missing_ok=True)
+    for rel in checks.files:
+        (stage / rel).unlink(missing_ok=True)
     for c, proc, _ in results:
         if proc.returncode != 0:
             raise CheckFailed(c.tool + " " + " ".join(c.args[:2]), c.file,
@@ -96,27 +152,23 @@ def run(stage: Path, cmds: list[Command]) -> list[Timing]:
     return [Timing(c, seconds) for c, _, seconds in results]
 
 
-def _placeholder_secrets(doc, stage: Path):
-    """A copy of prometheus.yml whose secret-file paths point at placeholders in the stage."""
-    doc = copy.deepcopy(doc)
-    folder = stage / ".check-secrets"
+def _placeholder_secrets(doc: dict, placeholder: str) -> tuple[dict, int]:
+    """(a copy of prometheus.yml whose secret-file paths name the placeholder, how many it replaced)."""
     count = 0
 
     def visit(node):
         nonlocal count
         if isinstance(node, dict):
+            out = {}
             for key, value in node.items():
                 if key in _FILE_KEYS and isinstance(value, str):
-                    folder.mkdir(exist_ok=True)
                     count += 1
-                    placeholder = folder / f"secret-{count}"
-                    placeholder.write_text("placeholder\n")
-                    node[key] = str(placeholder)
+                    out[key] = placeholder
                 else:
-                    visit(value)
-        elif isinstance(node, list):
-            for item in node:
-                visit(item)
+                    out[key] = visit(value)
+            return out
+        if isinstance(node, list):
+            return [visit(item) for item in node]
+        return node
 
-    visit(doc)
-    return doc
+    return visit(doc), count

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import subprocess
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -29,14 +30,13 @@ def kubernetes_sd_supported(promtool: str) -> bool:
     return done.returncode == 0
 
 
-def for_local_promtool(doc: dict, stage: Path | None = None) -> dict:
-    """`doc`, or a copy without kubernetes_sd_configs when this promtool cannot parse them."""
-    from .check import find_tool
-
+def for_local_promtool(doc: dict, promtool: Callable[[], str]) -> dict:
+    """`doc`, or a copy without kubernetes_sd_configs when this promtool cannot parse them.
+    `promtool` finds the binary, asked only when the config has such blocks."""
     jobs = doc.get("scrape_configs") or []
     if not any("kubernetes_sd_configs" in sc for sc in jobs):
         return doc
-    if kubernetes_sd_supported(find_tool("promtool")):
+    if kubernetes_sd_supported(promtool()):
         return doc
     out = copy.deepcopy(doc)
     for sc in out["scrape_configs"]:

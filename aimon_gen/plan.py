@@ -103,7 +103,7 @@ def series_per_target(exporter: str, assumptions: dict, gpus: int = 0) -> tuple[
 
 def estimate(spec, overrides: dict | None = None, shards: int | None = None) -> Plan:
     """The plan for the spec (with `shards` instead of the spec's prometheus.shards when given)."""
-    from .compile.scrape.sharding import shard_of
+    from .compile.scrape.sharding import shard_of  # lazy: importing compile/ loads every step, which `plan` never runs
 
     data = assumptions_file()
     assumptions = {**data["assumptions"], **(overrides or {})}

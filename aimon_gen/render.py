@@ -7,8 +7,12 @@ module never sorts, never adds timestamps, and always ends files with one newlin
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:  # compile/ imports this module: the type only, no import cycle
+    from .compile.result import Bundle
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -57,5 +61,56 @@ def render(path: str, doc, spec_file: str, spec_name: str) -> bytes:
     return text.encode("utf-8")
 
 
-def render_bundle(bundle: dict, spec_file: str, spec_name: str) -> dict[str, bytes]:
-    return {path: render(path, bundle[path], spec_file, spec_name) for path in sorted(bundle)}
+# Where each part of the build result goes in the output folder.
+SHARDING, KUBERNETES = "sharding/", "kubernetes/"
+ALERTMANAGER, ALERTMANAGER_TESTS = "alertmanager.yml", "alertmanager-tests.yml"
+
+
+def rule_path(stem: str) -> str:
+    return f"{stem}.rules.yml"
+
+
+def shard_config_path(i: int) -> str:
+    return f"{SHARDING}prometheus-shard-{i}.yml"
+
+
+def documents(bundle: Bundle, readme: bool = True) -> dict[str, object]:
+    """The build result as {output path: document}, in path order."""
+    out: dict[str, object] = {}
+    if bundle.prometheus is not None:
+        out["prometheus.yml"] = bundle.prometheus
+    for (job, entry), targets in bundle.targets.items():
+        out[f"targets/{job}/{entry}.json"] = targets
+    for stem, rule_file in bundle.rule_files.items():
+        out[rule_path(stem)] = rule_file.doc()
+    for stem, doc in bundle.rule_tests.items():
+        out[f"tests/{stem}.test.yml"] = doc
+    if bundle.dcgm_counters is not None:
+        out["dcgm-counters.csv"] = bundle.dcgm_counters
+    if bundle.alertmanager is not None:
+        out[ALERTMANAGER] = bundle.alertmanager
+    if bundle.alertmanager_tests:
+        out[ALERTMANAGER_TESTS] = {"tests": [{"labels": dict(labels), "receivers": list(receivers)}
+                                             for labels, receivers in bundle.alertmanager_tests]}
+    for name, doc in bundle.dashboards.items():
+        out[f"dashboards/{name}.json"] = doc
+    for kind, doc in bundle.provisioning.items():
+        out[f"grafana/provisioning/{kind}/aimon-gen.yml"] = doc
+    s = bundle.sharding
+    if s is not None:
+        for side, files in (("shard", s.shard_rules), ("global", s.global_rules)):
+            for stem, doc in files.items():
+                out[f"{SHARDING}{side}-{rule_path(stem)}"] = doc
+        for i, doc in enumerate(s.shard_configs):
+            out[shard_config_path(i)] = doc
+        if s.global_config is not None:
+            out[f"{SHARDING}prometheus-global.yml"] = s.global_config
+    for name, doc in bundle.kubernetes.items():
+        out[KUBERNETES + name] = doc
+    if readme and bundle.readme:
+        out["README.md"] = bundle.readme
+    return {path: out[path] for path in sorted(out)}
+
+
+def render_bundle(bundle: Bundle, spec_file: str, spec_name: str) -> dict[str, bytes]:
+    return {path: render(path, doc, spec_file, spec_name) for path, doc in documents(bundle).items()}

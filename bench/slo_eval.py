@@ -189,7 +189,7 @@ def main() -> None:
         t0 = time.perf_counter()
         files, bundle, loaded = generate(spec_path)
         times.append(time.perf_counter() - t0)
-    rules_doc = bundle["slo.rules.yml"]
+    rules_doc = bundle.rule_files["slo"].doc()
     n_rules = sum(len(g["rules"]) for g in rules_doc["groups"])
     n_alerts = sum(1 for g in rules_doc["groups"] for r in g["rules"] if "alert" in r)
     print(f"SLOs: {args.slos}  groups: {len(rules_doc['groups'])}  rules: {n_rules} "

@@ -8,6 +8,7 @@ import pytest
 from aimon_gen.compile import Context
 from aimon_gen.compile.alerting.routing import analyse
 from aimon_gen.compile.alerting.alertmanager import compile_alertmanager
+from aimon_gen.compile.result import Alert, Bundle
 from aimon_gen.errors import SpecInvalid
 from aimon_gen.spec import routing
 from aimon_gen.spec.load import load_spec
@@ -83,8 +84,7 @@ def test_msteams_needs_0_27(write_spec):
         got = problems(write_spec, text.replace("alerting:\n", f"alerting:\n  alertmanager_version: '{version}'\n"))
         assert len(got) == 1 and "Microsoft Teams needs Alertmanager 0.27" in got[0], got
     spec = load(write_spec, text.replace("alerting:\n", "alerting:\n  alertmanager_version: '0.27'\n")).spec
-    ctx = Context(spec, "spec.yaml", None)
-    doc = compile_alertmanager(ctx, {})["alertmanager.yml"]
+    doc = _compiled(Context(spec, "spec.yaml", None)).alertmanager
     assert doc["receivers"][0]["msteams_configs"] == [{"send_resolved": True, "webhook_url_file": "/etc/am/teams"}]
 
 
@@ -157,7 +157,7 @@ def test_compiled_config(write_spec):
     text += ('  maintenance_windows:\n    - {name: night, weekdays: ["monday:friday"], times: ["22:00-24:00"], '
              'time_zone: Europe/Berlin}\n')
     spec = load(write_spec, text).spec
-    doc = compile_alertmanager(Context(spec, "spec.yaml", None), {})["alertmanager.yml"]
+    doc = _compiled(Context(spec, "spec.yaml", None)).alertmanager
     assert doc["route"]["receiver"] == "ops"
     assert doc["route"]["routes"] == [
         {"receiver": "oncall", "matchers": ['severity="critical"'], "continue": True},
@@ -173,18 +173,26 @@ def test_compiled_config(write_spec):
 
 def test_inhibition_can_be_switched_off(write_spec):
     spec = load(write_spec, BASE.replace("alerting:\n", "alerting:\n  inhibit: false\n")).spec
-    assert "inhibit_rules" not in compile_alertmanager(Context(spec, "spec.yaml", None), {})["alertmanager.yml"]
+    assert "inhibit_rules" not in _compiled(Context(spec, "spec.yaml", None)).alertmanager
 
 
 def test_no_receivers_no_config_but_a_warning_when_prometheus_sends_alerts(write_spec):
     spec = load(write_spec, BASE.split("alerting:")[0] + "prometheus: {alertmanagers: ['am.internal:9093']}\n").spec
     ctx = Context(spec, "spec.yaml", None)
-    assert compile_alertmanager(ctx, {}) == {}
+    assert _compiled(ctx) == Bundle()
     assert [w.path for w in ctx.warnings] == [("prometheus", "alertmanagers")]
 
 
+def _compiled(ctx) -> Bundle:
+    """The Alertmanager step alone, on a build result without rules."""
+    bundle = Bundle()
+    compile_alertmanager(ctx, bundle)
+    return bundle
+
+
 def _bundle(*rules):
-    return {"alert.rules.yml": {"groups": [{"name": "g", "rules": list(rules)}]}}
+    """The rules the routing analysis reads."""
+    return list(rules)
 
 
 GPU_HOT = {"alert": "GPUTemperatureHigh", "expr": 'DCGM_FI_DEV_GPU_TEMP{job="dcgm_exporter"} > 85',
@@ -249,168 +257,57 @@ def test_python_router_follows_alertmanager_semantics(write_spec):
 def test_inhibitions_name_alerts_and_labels_the_build_generates():
     """NodeDown, `slo` and `tier` are names other steps own: a rename there must break this."""
     from aimon_gen.build import generate
-    from aimon_gen.compile.alerting.routing import _rules, alert_instances
+    from aimon_gen.compile.alerting.routing import alert_instances
     from aimon_gen.compile.alerting.alertmanager import NODE_DOWN_ALERT, PAGE, SLO_LABEL, TICKET, TIER_LABEL, WATCHDOG_ALERT
 
     from conftest import EXAMPLE
 
     _, bundle, loaded = generate(EXAMPLE)
-    rules = [r for p in sorted(bundle) if p.endswith(".rules.yml") for r in _rules(bundle[p])]
-    alerts = [r for r in rules if "alert" in r]
+    alerts = [r for r in bundle.rules() if "alert" in r]
     if not alerts:
         pytest.skip("no rule step yet")
     assert NODE_DOWN_ALERT in {r["alert"] for r in alerts}
     assert WATCHDOG_ALERT in {r["alert"] for r in alerts}   # its route matches it by name
     assert all(r["labels"]["severity"] in ("critical", "warning", "info") for r in alerts
                if r["alert"] != WATCHDOG_ALERT)
-    if "slo.rules.yml" in bundle:
-        slo_alerts = [i for i in alert_instances(loaded.spec, _rules(bundle["slo.rules.yml"]))
+    if "slo" in bundle.rule_files:
+        slo_alerts = [i for i in alert_instances(loaded.spec, [r for g in bundle.rule_files["slo"].groups for r in g.rules])
                       if TIER_LABEL in i.labels]
         assert {i.labels[TIER_LABEL] for i in slo_alerts} == {PAGE, TICKET}
         assert all(i.labels.get(SLO_LABEL) for i in slo_alerts), "burn-rate alerts must carry the slo label"
 
 
-def test_levels_of_one_condition_inhibit_by_name():
+def test_levels_pair_only_as_the_packs_declare():
+    """Pairs come from `inhibits:` alone, not from alerts whose expressions look alike."""
     from aimon_gen.compile.alerting.alertmanager import level_rules
 
-    def alert(name, op_value, severity, sel='job="dcgm_exporter"'):
-        return {"alert": name, "expr": f"DCGM_FI_DEV_GPU_TEMP{{{sel}}} {op_value}", "labels": {"severity": severity}}
-
-    bundle = _bundle(alert("GPUTempHigh", "> 85", "warning"), alert("GPUTempCritical", ">90", "critical"),
-                     # an override variant of the same alert for one node group: still the same pair
-                     alert("GPUTempHigh", "> 80", "warning", 'job="dcgm_exporter", node_group="a"'),
-                     alert("GPUTempCritical", "> 88", "critical", 'job="dcgm_exporter", node_group="a"'),
-                     # a different condition with a critical level: no pair
-                     alert("GPUPowerCritical", "> 700", "critical").__or__(
-                         {"expr": "DCGM_FI_DEV_POWER_USAGE > 700"}))
-    rules = level_rules(bundle)
+    alerts = [Alert("GPUTempHigh", "warning", "node_groups", 85.0),
+              Alert("GPUTempCritical", "critical", "node_groups", 90.0, ("GPUTempHigh",)),
+              # an override variant of the same alert for one node group: still the same pair
+              Alert("GPUTempCritical", "critical", "node_groups", 88.0, ("GPUTempHigh",)),
+              # critical, same metric, but no declared pair: no inhibit rule
+              Alert("GPUPowerCritical", "critical", "node_groups", 700.0)]
+    rules = level_rules(alerts)
     assert [(r["source_matchers"], r["target_matchers"]) for r in rules] == [
         (['alertname="GPUTempCritical"'], ['alertname="GPUTempHigh"'])]
     assert "alertname" not in rules[0]["equal"] and "host" in rules[0]["equal"] and "gpu" in rules[0]["equal"]
 
 
-def test_alert_label_sets_follow_the_expression(write_spec):
-    from aimon_gen.compile.alerting.routing import alert_instances
-
-    spec = load(write_spec, BASE).spec
-    rules = [
-        {"alert": "Reload", "expr": 'prometheus_config_last_reload_successful{job="prometheus"} <= 0',
-         "labels": {"severity": "warning"}},
-        # group_left: the result keeps the left side's labels (team included)
-        {"alert": "Load", "expr": 'DCGM_FI_DEV_GPU_TEMP{job="dcgm_exporter"} / on (instance) group_left () '
-                                  'count by (instance) (DCGM_FI_DEV_GPU_UTIL{job="dcgm_exporter"}) > 1',
-         "labels": {"severity": "warning"}},
-        # a recording rule read through its selector: only the rule it picks, with its labels
-        {"record": "slo:x", "expr": 'sum(rate(vllm:request_success_total{job="vllm", model="llama"}[5m]))',
-         "labels": {"slo": "llama-availability"}},
-        {"record": "slo:x", "expr": 'sum(rate(vllm:request_success_total{job="vllm", model="other"}[5m]))',
-         "labels": {"slo": "other-availability"}},
-        {"alert": "Burn", "expr": 'slo:x{slo="llama-availability"} > 1', "labels": {"severity": "critical"}},
-    ]
-    got = {i.alert: i.labels for i in alert_instances(spec, rules)}
-    assert got["Reload"]["job"] == "prometheus" and got["Reload"]["instance"] == "localhost:9090"
-    assert got["Load"]["team"] == "research" and got["Load"]["node_group"] == "h100-train"
-    assert got["Burn"]["slo"] == "llama-availability" and got["Burn"]["team"] == "genai"
-
-
-@pytest.mark.parametrize("edit, expected", [
-    (("  default_receiver: ops\n", ""),
-     "8:3: alerting: alerting.default_receiver is required when receivers are given (name the receiver for alerts "
-     "no route takes, e.g. default_receiver: ops)"),
-    (('webhook: {url: "http://hooks.internal/ops"}', "email: {to: ops@example.com}"),
-     "11:14: alerting.receivers[0].email[0]: email needs 'smarthost' here or in alerting.smtp"),
-    (('slack: {channel: "#genai-alerts", api_url_file: /etc/alertmanager/secrets/slack-genai}',
-      'slack: {channel: "#genai-alerts"}'),
-     "15:14: alerting.receivers[2].slack[0]: slack needs api_url_file"),
-    (("{routing_key_file: /etc/alertmanager/secrets/pagerduty-key}", "{routing_key_file: /a, service_key_file: /b}"),
-     "13:18: alerting.receivers[1].pagerduty[0]: pagerduty: give only one of routing_key_file, service_key_file"),
-    (('webhook: {url: "http://hooks.internal/ops"}', "webhook: {max_alerts: 5}"),
-     "11:16: alerting.receivers[0].webhook[0]: webhook needs exactly one of url, url_file"),
-])
-def test_receiver_and_default_problems(write_spec, edit, expected):
-    got = problems(write_spec, BASE.replace(*edit))
-    assert any(p.startswith(expected) for p in got), got
-
-
-def test_routes_without_receivers(write_spec):
-    text = BASE.split("  default_receiver")[0] + "  routes: [{receiver: ops, match: {team: genai}}]\n"
-    assert problems(write_spec, text) == ["8:11: alerting.routes: alerting.routes is given but there are no "
-                                          "alerting.receivers (add receivers, or remove it)"]
-
-
-def test_unknown_matcher_label_stops_the_build_at_its_line(tmp_path):
-    from typer.testing import CliRunner
-
-    from aimon_gen.cli import app
+def test_the_build_declares_each_alerts_level_scope_threshold_and_pair():
+    from aimon_gen.build import generate
     from conftest import EXAMPLE
 
-    text = EXAMPLE.read_text()
-    assert "match: {team: data}}" in text
-    spec = tmp_path / "example.yaml"
-    spec.write_text(text.replace("match: {team: data}}", "match: {teams: data}}").split("\n  tests:\n")[0] + "\n")
-    line = next(i for i, s in enumerate(spec.read_text().splitlines(), 1) if "teams: data" in s)
-    r = CliRunner().invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-validate"])
-    assert r.exit_code == 1
-    assert (f"example.yaml:{line}:38: alerting.routes[3].match.teams: no generated alert carries label 'teams', "
-            "so this route can never match (did you mean 'team'?)") in r.stderr
-    assert not (tmp_path / "out").exists()
-
-
-# Watchdog and the heartbeat receiver (alerting.heartbeat).
-
-WITH_AM = BASE.replace("version: 1\nname: ai-prod\n", "version: 1\nname: ai-prod\n"
-                       "prometheus: {alertmanagers: [alertmanager.monitoring:9093]}\n")
-
-
-def _built_am(spec_path):
-    from aimon_gen.build import generate
-    files, _, _ = generate(spec_path)
-    import yaml
-    return yaml.safe_load(files["alertmanager.yml"])
-
-
-def test_watchdog_goes_to_the_heartbeat_receiver_first_and_nowhere_else(write_spec):
-    import yaml
-
-    from aimon_gen.build import generate
-    text = WITH_AM.replace("  routes:\n", "  heartbeat: {receiver: ops, repeat_interval: 2m}\n  routes:\n", 1)
-    files, _, _ = generate(write_spec(text))
-    doc = yaml.safe_load(files["alertmanager.yml"])
-    first = doc["route"]["routes"][0]
-    assert first["receiver"] == "ops" and first["matchers"] == ['alertname="Watchdog"'] and not first.get("continue")
-    assert first["repeat_interval"] == first["group_interval"] == "2m"
-    assert "watchdog-null" not in {r["name"] for r in doc["receivers"]}
-    # Watchdog fires in alert.rules.yml, severity none: pages nobody through the severity routes.
-    rules = [r for g in yaml.safe_load(files["alert.rules.yml"])["groups"] for r in g["rules"]]
-    assert [r["labels"] for r in rules if r.get("alert") == "Watchdog"] == [{"severity": "none"}]
-
-
-def test_without_heartbeat_watchdog_goes_to_a_receiver_that_notifies_nobody(write_spec):
-    doc = _built_am(write_spec(WITH_AM))
-    first = doc["route"]["routes"][0]
-    assert first["receiver"] == "watchdog-null" and first["matchers"] == ['alertname="Watchdog"']
-    assert {"name": "watchdog-null"} in doc["receivers"]
-    assert routing.receivers(routing.tree(load(write_spec, WITH_AM).spec.alerting), {"alertname": "Watchdog"}) == ["ops"]
-
-
-def test_no_alertmanagers_no_watchdog_and_no_watchdog_route(write_spec):
-    doc = _built_am(write_spec(BASE))
-    assert all("Watchdog" not in str(r.get("matchers")) for r in doc["route"]["routes"])
-    assert "watchdog-null" not in {r["name"] for r in doc["receivers"]}
-
-
-def test_heartbeat_errors_at_their_lines(write_spec):
-    text = WITH_AM.replace("  routes:\n", "  heartbeat: {receiver: deadman}\n  routes:\n", 1)
-    got = problems(write_spec, text)
-    assert got == ["17:25: alerting.heartbeat.receiver: no receiver named 'deadman' (receivers are: ops, oncall, "
-                   "genai-slack)"], got
-    no_am = BASE.replace("  routes:\n", "  heartbeat: {receiver: ops}\n  routes:\n", 1)
-    got = problems(write_spec, no_am)
-    assert len(got) == 1 and "alerting.heartbeat: alerting.heartbeat needs prometheus.alertmanagers" in got[0], got
-    reserved = WITH_AM.replace("    - name: ops\n", "    - name: watchdog-null\n").replace("default_receiver: ops",
-                                                                                       "default_receiver: watchdog-null")
-    got = problems(write_spec, reserved)
-    assert any("receiver name 'watchdog-null' is reserved" in p for p in got), got
+    _, bundle, _ = generate(EXAMPLE)
+    alerts = {a.name: a for a in bundle.alerts()}
+    hot, critical = alerts["GPUTemperatureHigh"], alerts["GPUTemperatureCritical"]
+    assert (hot.level, hot.scope, critical.level) == ("warning", "node_groups", "critical")
+    assert critical.threshold is not None and hot.threshold is not None and critical.threshold > hot.threshold
+    assert critical.inhibits == ("GPUTemperatureHigh",) and hot.inhibits == ()
+    assert alerts["SLOBurnRatePage"].scope == "slo"
+    # the config's level inhibitions are exactly the declared pairs
+    levels = {(r["source_matchers"][0], r["target_matchers"][0]) for r in bundle.alertmanager["inhibit_rules"]
+              if r["source_matchers"][0].startswith("alertname=") and r["source_matchers"][0] != 'alertname="NodeDown"'}
+    assert levels == {(f'alertname="{a.name}"', f'alertname="{lesser}"') for a in alerts.values() for lesser in a.inhibits}
 
 
 def test_declared_levels_inhibit_on_the_same_mount_only(tmp_path):
@@ -418,7 +315,7 @@ def test_declared_levels_inhibit_on_the_same_mount_only(tmp_path):
     from conftest import EXAMPLE
 
     _, bundle, _ = generate(EXAMPLE)
-    rules = bundle["alertmanager.yml"]["inhibit_rules"]
+    rules = bundle.alertmanager["inhibit_rules"]
     pair = next(r for r in rules if r["source_matchers"] == ['alertname="NodeFilesystemFillingUpFast"'])
     assert pair["target_matchers"] == ['alertname="NodeFilesystemFillingUp"']
     assert {"host", "mountpoint", "device"} <= set(pair["equal"])

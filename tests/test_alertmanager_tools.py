@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from aimon_gen import check
 from aimon_gen.build import generate
 from aimon_gen.cli import app
-from aimon_gen.compile.alerting.alertmanager import CONFIG, TESTS, plan_routing_tests
+from aimon_gen.compile.alerting.alertmanager import CONFIG
 from aimon_gen.errors import CheckFailed
 from aimon_gen.output import write_tree
 from aimon_gen.spec import routing
@@ -129,21 +129,28 @@ def _staged(tmp_path, spec_path):
 def test_a_wrong_expectation_fails_amtool_routing_test(tmp_path, write_spec):
     tool("amtool")
     stage, bundle, _ = _staged(tmp_path, _spec(write_spec, tmp_path))
-    assert check.run(stage, plan_routing_tests(stage, bundle))  # the spec's own tests pass
-    bundle[TESTS]["tests"][0]["receivers"] = ["research-slack", "oncall"]  # wrong order: tree order counts
+    assert check.run(stage, _routing_tests(bundle))  # the spec's own tests pass
+    labels, _ = bundle.alertmanager_tests[0]
+    bundle.alertmanager_tests[0] = (labels, ["research-slack", "oncall"])  # wrong order: tree order counts
     with pytest.raises(CheckFailed) as exc:
-        check.run(stage, plan_routing_tests(stage, bundle))
+        check.run(stage, _routing_tests(bundle))
     assert "routing test alerting.tests[0]" in exc.value.file
     assert "Expected receivers did not match" in exc.value.output and "oncall,research-slack" in exc.value.output
+
+
+def _routing_tests(bundle) -> check.CheckPlan:
+    """The plan's amtool routing tests alone."""
+    cmds = check.plan(bundle, "spec.yaml", "t").commands
+    return check.CheckPlan([c for c in cmds if c.args[:3] == ("config", "routes", "test")])
 
 
 def test_example_routing_tests_run_in_the_build(tmp_path):
     tool("amtool")
     stage, bundle, loaded = _staged(tmp_path, EXAMPLE)
-    cmds = check.plan(stage, bundle, EXAMPLE.name, loaded.spec.name)
-    tests = [c for c in cmds if c.args[:3] == ("config", "routes", "test")]
+    checks = check.plan(bundle, EXAMPLE.name, loaded.spec.name)
+    tests = [c for c in checks.commands if c.args[:3] == ("config", "routes", "test")]
     assert len(tests) == len(loaded.spec.alerting.tests) >= 4
-    check.run(stage, [c for c in cmds if c.tool == "amtool"])
+    check.run(stage, check.CheckPlan([c for c in checks.commands if c.tool == "amtool"]))
 
 
 def test_python_router_agrees_with_amtool(tmp_path, write_spec):
@@ -177,7 +184,7 @@ def test_inhibitions_in_a_running_alertmanager(tmp_path, write_spec):
     binary = tool("alertmanager")
     stage, bundle, _ = _staged(tmp_path, _spec(write_spec, tmp_path))
     # A pair of levels of one condition under two names, as the GPU rules generate them.
-    levels = [r for r in bundle[CONFIG]["inhibit_rules"] if r["source_matchers"][0].startswith("alertname=")
+    levels = [r for r in bundle.alertmanager["inhibit_rules"] if r["source_matchers"][0].startswith("alertname=")
               and r["source_matchers"][0] != 'alertname="NodeDown"']
     assert levels, "the GPU rules have warning/critical levels under two names"
     # The temperature pair (GPUXidError is used below for grouping, so not its fatal pair).

@@ -13,6 +13,7 @@ import pytest
 
 from aimon_gen import behaviour
 from aimon_gen.build import generate
+from aimon_gen.render import documents
 from aimon_gen.promql import metric_names
 from conftest import ROOT, tool
 
@@ -66,7 +67,7 @@ def test_every_alert_fires_in_a_scenario_and_stays_quiet_in_another(outcomes):
     reads: dict[str, set[str]] = {}
     for spec in SPECS:
         _, bundle, _ = generate(spec)
-        for alert, names in _reads(bundle).items():
+        for alert, names in _reads(documents(bundle)).items():
             reads.setdefault(alert, set()).update(names)
     fired, quiet = set(), set()
     for runs in outcomes.values():

@@ -126,6 +126,47 @@ prometheus:
     assert rw["headers"] == {"X-Scope-OrgID": "ai-prod"}
 
 
+def test_check_plan_runs_a_tool_on_every_output_from_the_result_alone():
+    """Planned from the typed result (no staging folder to write into): every output's tool run."""
+    from aimon_gen import check
+    from aimon_gen.render import documents
+
+    _, bundle, loaded = generate(EXAMPLE, ("files", "kubernetes"))
+    checks = check.plan(bundle, EXAMPLE.name, loaded.spec.name)
+    runs = [(c.tool, c.args[:2]) for c in checks.commands]
+    docs = documents(bundle)
+    rules = sorted(p for p in docs if p.endswith(".rules.yml"))
+    tests = sorted(p for p in docs if p.startswith("tests/"))
+    assert ("promtool", ("check", "config")) in runs
+    assert [c.args[3:] for c in checks.commands if c.args[:2] == ("check", "rules")] == [
+        tuple(rules), tuple(f".check-kubernetes/{p[len('kubernetes/'):-len('.yaml')]}.rules.yml"
+                            for p in sorted(docs) if p.startswith("kubernetes/prometheusrule-"))]
+    assert sorted(c.args[2] for c in checks.commands if c.args[:2] == ("test", "rules")) == tests
+    assert runs.count(("amtool", ("check-config", "alertmanager.yml"))) == 1
+    assert runs.count(("amtool", ("config", "routes"))) == len(loaded.spec.alerting.tests) >= 4
+    # what the commands read besides the output itself: check-only copies, never an output path
+    assert checks.files and all(p.startswith((".check-", "sharding/.check-")) for p in checks.files)
+    assert not set(checks.files) & set(docs)
+
+
+def test_sharded_configs_with_secret_files_pass_the_build_check(tmp_path, write_spec):
+    """Shard configs sit in sharding/: their placeholder secrets are found relative to them."""
+    tool("promtool")
+    spec = write_spec(MINIMAL + """\
+prometheus:
+  shards: 2
+  global_layer: federation
+  remote_write:
+    - {name: lts, url: https://lts.example/push, basic_auth: {username: u, password_file: /etc/p/secret}}
+""")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["build", str(spec), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    shard = yaml.safe_load((out / "sharding/prometheus-shard-1.yml").read_text())
+    assert shard["remote_write"][0]["basic_auth"]["password_file"] == "/etc/p/secret"
+    assert not [p for p in out.rglob("*") if ".check-" in str(p)], "check-only files reached the output"
+
+
 def test_missing_promtool_is_named_with_how_to_install(tmp_path, write_spec):
     env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
     r = subprocess.run([sys.executable, "-m", "aimon_gen", "build", str(write_spec(MINIMAL)), "-o",

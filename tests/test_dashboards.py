@@ -17,7 +17,9 @@ from grafana_schema import problems  # noqa: E402
 
 from aimon_gen.build import generate  # noqa: E402
 from aimon_gen.catalog import emitted_metrics  # noqa: E402
-from aimon_gen.compile.dashboards.panels import dashboard_uid, recorded_names  # noqa: E402
+from aimon_gen.compile.dashboards.panels import dashboard_uid  # noqa: E402
+from aimon_gen.compile.result import BurnLine, Bundle, CompiledSLO, RuleGroup  # noqa: E402
+from aimon_gen.render import documents  # noqa: E402
 
 promql_parser = pytest.importorskip("promql_parser")
 
@@ -27,7 +29,7 @@ _GRAFANA_VARS = {"__rate_interval": "5m", "__interval": "1m", "__range": "1d"}
 
 def _build(path: Path):
     files, bundle, _ = generate(path)
-    dashboards = {p: d for p, d in bundle.items() if p.startswith("dashboards/")}
+    dashboards = {p: d for p, d in documents(bundle).items() if p.startswith("dashboards/")}
     return files, bundle, dashboards
 
 
@@ -89,8 +91,8 @@ def test_example_emits_every_dashboard_and_provisioning(example):
     files, bundle, dashboards = example
     assert sorted(dashboards) == [f"dashboards/{n}.json" for n in
                                   ("gpu", "models", "overview", "pipelines", "resources", "slo")]
-    assert "grafana/provisioning/datasources/aimon-gen.yml" in bundle
-    assert "grafana/provisioning/dashboards/aimon-gen.yml" in bundle
+    assert "grafana/provisioning/datasources/aimon-gen.yml" in files
+    assert "grafana/provisioning/dashboards/aimon-gen.yml" in files
 
 
 @pytest.mark.parametrize("spec_file", sorted((ROOT / "specs").glob("*.yaml")), ids=lambda p: p.name)
@@ -100,7 +102,7 @@ def test_queries_parse_and_read_only_emitted_or_recorded_metrics(spec_file):
 
     files, bundle, dashboards = _build(spec_file)
     spec = load_spec(spec_file).spec
-    known = emitted_metrics(spec) | set(recorded_names(bundle)) | {"ALERTS"}
+    known = emitted_metrics(spec) | set(bundle.recorded_names()) | {"ALERTS"}
     assert dashboards and all(model_problems(d) == [] for d in dashboards.values())
     for path, doc in dashboards.items():
         defined = {v["name"] for v in doc["templating"]["list"]}
@@ -226,26 +228,21 @@ def test_no_slo_rules_no_slo_dashboard(example):
     from aimon_gen.spec.load import load_spec
 
     ctx = Context(load_spec(EXAMPLE).spec, str(EXAMPLE), EXAMPLE.parent)
-    docs = compile_dashboards(ctx, {})
-    assert "dashboards/slo.json" not in docs
-    assert "Error budget" not in json.dumps(docs["dashboards/overview.json"])
+    bundle = Bundle()
+    compile_dashboards(ctx, bundle)
+    assert "slo" not in bundle.dashboards
+    assert "Error budget" not in json.dumps(bundle.dashboards["overview"])
 
 
-SLO_RULES = {"groups": [{"name": "slo-m-availability", "rules": [
-    {"record": "slo:sli_error:ratio", "expr": 'slo:sli_bad:rate{slo="m-availability", window="7d"} / 1'},
-    {"record": "slo:burn_rate:ratio", "expr": 'slo:sli_error:ratio{slo="m-availability", window="5m"} / 0.01'},
-    {"record": "slo:burn_rate:ratio", "expr": 'slo:sli_error:ratio{slo="m-availability", window="6h"} / 0.01'},
-    {"record": "slo:burn_rate:ratio", "expr": 'slo:sli_error:ratio{slo="m-availability", window="7d"} / 0.01'},
-    {"record": "slo:objective:ratio", "expr": "vector(0.99)", "labels": {"slo": "m-availability"}},
+# The SLO step's declared fields; the rule text below says otherwise on purpose: rows must not read it.
+SLO = CompiledSLO("m-availability", 0.99, "7d", ("5m", "6h", "7d"), (BurnLine("6h", "5m", 1.4, "page", "critical"),))
+SLO_RULES = [RuleGroup("slo-m-availability", [
+    {"record": "slo:objective:ratio", "expr": "vector(0.5)", "labels": {"slo": "m-availability"}},
     {"record": "slo:error_budget_remaining:ratio",
-     "expr": '1 - slo:sli_error:ratio{slo="m-availability", window="7d"} / 0.01'},
-    {"alert": "SLOBurnRatePage", "labels": {"severity": "critical", "long_window": "6h", "short_window": "5m"},
-     "expr": 'max without (window) (slo:burn_rate:ratio{slo="m-availability", window="6h"}) > 1.4\n'
-             'and max without (window) (slo:burn_rate:ratio{slo="m-availability", window="5m"}) > 1.4'},
-]}]}
+     "expr": '1 - slo:sli_error:ratio{slo="m-availability", window="30d"} / 0.5'}])]
 
 
-def test_slo_rows_read_the_recorded_series_and_the_alerts_own_lines(write_spec):
+def test_slo_rows_read_the_compiled_slo_and_its_alerts_declared_lines(write_spec):
     from aimon_gen.compile import Context
     from aimon_gen.compile.dashboards.panels import compile_dashboards
     from aimon_gen.spec.load import load_spec
@@ -257,8 +254,10 @@ def test_slo_rows_read_the_recorded_series_and_the_alerts_own_lines(write_spec):
           - {name: m, server: custom, targets: [m-1.internal], slo: {availability: 99, window: 7d}}
     """)
     ctx = Context(load_spec(path).spec, str(path), path.parent)
-    docs = compile_dashboards(ctx, {"slo.rules.yml": SLO_RULES})
-    doc = docs["dashboards/slo.json"]
+    bundle = Bundle(slos=[SLO])
+    bundle.add_rules("slo", SLO_RULES)
+    compile_dashboards(ctx, bundle)
+    doc = bundle.dashboards["slo"]
     assert problems(doc) == []
     assert [p["title"] for p in doc["panels"] if p["type"] == "row"] == ["SLO: m-availability"]
     burn = _panel(doc, "Burn rate per alert window")
@@ -268,7 +267,7 @@ def test_slo_rows_read_the_recorded_series_and_the_alerts_own_lines(write_spec):
     sli = _panel(doc, "SLI over 7d")
     assert sli["targets"][0]["expr"] == '1 - slo:sli_error:ratio{slo="m-availability", cluster=~"$cluster", window="7d"}'
     assert _steps(sli) == [(None, "red"), (0.99, "green")]
-    budget = _panel(docs["dashboards/overview.json"], "Error budget left")
+    budget = _panel(bundle.dashboards["overview"], "Error budget left")
     assert [t["expr"] for t in budget["targets"]] == ['slo:error_budget_remaining:ratio{cluster=~"$cluster"}']
 
 

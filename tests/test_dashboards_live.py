@@ -19,6 +19,7 @@ import urllib.request
 import pytest
 
 from aimon_gen.build import generate
+from aimon_gen.render import documents
 
 from catalog_exporter import CatalogExporter
 from aimon_gen.verify.stack import free_port
@@ -76,7 +77,7 @@ def stack(tmp_path):
             [prometheus, f"--config.file={out / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
              f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
             cwd=out, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        yield prom_port, bundle, len(sims) + 1
+        yield prom_port, documents(bundle), len(sims) + 1
     finally:
         stop(*procs)
         for s in sims.values():

@@ -14,12 +14,13 @@ from conftest import EXAMPLE  # noqa: E402
 from grafana_schema import problems  # noqa: E402
 
 from aimon_gen.build import generate  # noqa: E402
+from aimon_gen.render import documents  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def example():
     _, bundle, _ = generate(EXAMPLE)
-    return None, None, {p: d for p, d in bundle.items() if p.startswith("dashboards/")}
+    return None, None, {p: d for p, d in documents(bundle).items() if p.startswith("dashboards/")}
 
 
 def _panels(doc):

@@ -14,6 +14,7 @@ from aimon_gen.build import generate
 from aimon_gen.cli import app
 from aimon_gen.compile import Context
 from aimon_gen.compile.kubernetes.manifests import compile_kubernetes
+from aimon_gen.compile.result import Bundle, RuleGroup
 from aimon_gen.render import render
 
 from conftest import tool
@@ -136,15 +137,16 @@ def test_selectors_become_kubernetes_sd_in_prometheus_yml(built):
 
 
 def test_rule_groups_inside_prometheusrule_pass_promtool(tmp_path, write_spec):
-    """Generic over the Bundle: any *.rules.yml (the shipped packs and this test's) becomes a PrometheusRule
+    """Generic over the Bundle: any rule file (the shipped packs' and this test's) becomes a PrometheusRule
     whose groups, extracted back to a file, pass `promtool check rules`."""
     promtool = tool("promtool")
     _, bundle, loaded = generate(write_spec(SPEC))
-    bundle = {**bundle, "extra.rules.yml": RULES}
+    bundle.add_rules("extra", [RuleGroup(g["name"], g["rules"]) for g in RULES["groups"]])
+    bundle.kubernetes = {}
     ctx = Context(loaded.spec, "spec.yaml", tmp_path)
-    manifests = compile_kubernetes(ctx, bundle)
-    rule_files = sorted(p for p in bundle if p.endswith(".rules.yml") and "/" not in p)
-    rules = {p: d for p, d in manifests.items() if d.get("kind") == "PrometheusRule"}
+    compile_kubernetes(ctx, bundle)
+    rule_files = bundle.rule_files
+    rules = {f"kubernetes/{n}": d for n, d in bundle.kubernetes.items() if d.get("kind") == "PrometheusRule"}
     assert len(rules) == len(rule_files)
     extracted = []
     for path, doc in rules.items():
@@ -162,15 +164,14 @@ def test_rule_groups_inside_prometheusrule_pass_promtool(tmp_path, write_spec):
 def test_a_broken_group_in_a_prometheusrule_fails_the_build_check(tmp_path, write_spec):
     """The build's own promtool run on PrometheusRule groups catches what a manifest would carry."""
     from aimon_gen import check
-    from aimon_gen.compile.kubernetes.manifests import plan_rule_checks
 
     tool("promtool")
     bad = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
            "spec": {"groups": [{"name": "x", "rules": [{"record": "a:b", "expr": "sum(rate(x[5m])"}]}]}}
-    cmds = plan_rule_checks(tmp_path, {"kubernetes/prometheusrule-x.yaml": bad})
-    assert len(cmds) == 1
+    checks = check.plan(Bundle(kubernetes={"prometheusrule-x.yaml": bad}), "spec.yaml", "x")
+    assert len(checks.commands) == 1 and not list(tmp_path.iterdir())  # planning writes nothing
     with pytest.raises(Exception) as exc:
-        check.run(tmp_path, cmds)
+        check.run(tmp_path, checks)
     assert "kubernetes/prometheusrule-x.yaml" in str(exc.value.file)
 
 
@@ -178,7 +179,9 @@ def test_oversized_dashboard_is_an_error_at_the_spec(tmp_path, write_spec):
     _, bundle, loaded = generate(write_spec(SPEC))
     ctx = Context(loaded.spec, "spec.yaml", tmp_path)
     huge = {"title": "huge", "panels": [{"description": "x" * 1000} for _ in range(1100)]}
-    compile_kubernetes(ctx, {**bundle, "dashboards/huge.json": huge})
+    bundle.dashboards["huge"] = huge
+    bundle.kubernetes = {}
+    compile_kubernetes(ctx, bundle)
     assert [e.path for e in ctx.errors] == [("outputs", "kubernetes")]
     assert "1 MiB" in ctx.errors[0].message
 

@@ -61,8 +61,8 @@ def test_groups_move_whole_and_follow_their_inputs():
 
 
 def test_same_group_name_in_two_rule_files_stays_in_separate_files():
-    from aimon_gen.compile.scrape.sharding import compile_sharding, rule_files
-    from aimon_gen.compile.scrape.config import compile_prometheus
+    from aimon_gen.compile.scrape.config import prometheus_config
+    from aimon_gen.compile.scrape.sharding import split
     from aimon_gen.spec.load import load_spec
     import tempfile
     from pathlib import Path
@@ -73,16 +73,15 @@ def test_same_group_name_in_two_rule_files_stays_in_separate_files():
     fleet = {"name": "models", "rules": [{"record": "job:up:sum", "expr": "sum by (job) (up) > bool 0"}]}
     per_target = {"name": "models", "rules": [{"alert": "Down", "expr": "up == 0"}]}
     later = {"name": "after", "rules": [{"alert": "FleetDown", "expr": "job:up:sum == 0"}]}
-    bundle = {"a.rules.yml": {"groups": [later, per_target]}, "b.rules.yml": {"groups": [fleet]},
-              **compile_prometheus(spec, ["a.rules.yml", "b.rules.yml"])}
-    split = compile_sharding(spec, bundle)
-    assert rule_files(split, "shard") == ["sharding/shard-a.rules.yml"]
-    assert rule_files(split, "global") == ["sharding/global-a.rules.yml", "sharding/global-b.rules.yml"]
+    prometheus = prometheus_config(spec, ["a.rules.yml", "b.rules.yml"], {})
+    out = split(spec, prometheus, {"a": {"groups": [later, per_target]}, "b": {"groups": [fleet]}})
+    assert sorted(out.shard_rules) == ["a"]
+    assert sorted(out.global_rules) == ["a", "b"]
     # a group reading a series a global group of a later file records is global as well
-    assert split["sharding/global-a.rules.yml"]["groups"] == [later]
-    assert split["sharding/prometheus-shard-0.yml"]["rule_files"] == ["shard-a.rules.yml"]
-    assert split["sharding/prometheus-global.yml"]["rule_files"] == ["global-a.rules.yml", "global-b.rules.yml"]
-    match = split["sharding/prometheus-global.yml"]["scrape_configs"][1]["params"]["match[]"]
+    assert out.global_rules["a"]["groups"] == [later]
+    assert out.shard_configs[0]["rule_files"] == ["shard-a.rules.yml"]
+    assert out.global_config["rule_files"] == ["global-a.rules.yml", "global-b.rules.yml"]
+    match = out.global_config["scrape_configs"][1]["params"]["match[]"]
     assert match == ['{__name__="up"}']  # `bool` is a keyword, job:up:sum is recorded globally
 
 

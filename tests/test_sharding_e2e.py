@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from aimon_gen.build import generate
+from aimon_gen.compile.result import RuleGroup
 from aimon_gen.compile.scrape import sharding
 from aimon_gen.plan import estimate
 from aimon_gen.render import render
@@ -134,15 +135,15 @@ def test_two_shards_and_a_global_prometheus(procs):
                           shard_ports)
         _, bundle, loaded = generate(spec_path)
         spec = loaded.spec
-        split = sharding.compile_sharding(spec, {**bundle, "e2e.rules.yml": PACK})
-        for path, doc in split.items():
-            if path.endswith(".rules.yml"):
-                (folder / path.rsplit("/", 1)[1]).write_bytes(render(path, doc, "spec.yaml", "e2e"))
+        bundle.add_rules("e2e", [RuleGroup(g["name"], g["rules"]) for g in PACK["groups"]])
+        split = sharding.split(spec, bundle.prometheus, {stem: f.doc() for stem, f in sorted(bundle.rule_files.items())})
+        for side, files in (("shard", split.shard_rules), ("global", split.global_rules)):
+            for stem, doc in files.items():
+                name = f"{side}-{stem}.rules.yml"
+                (folder / name).write_bytes(render(name, doc, "spec.yaml", "e2e"))
         for i, port in enumerate(shard_ports):
-            _start(started, folder, f"prometheus-shard-{i}", _self_target(split[sharding.shard_config_path(i)], port),
-                   port)
-        _start(started, folder, "prometheus-global",
-               _self_target(split[sharding.FOLDER + sharding.GLOBAL_CONFIG], global_port), global_port)
+            _start(started, folder, f"prometheus-shard-{i}", _self_target(split.shard_configs[i], port), port)
+        _start(started, folder, "prometheus-global", _self_target(split.global_config, global_port), global_port)
 
         expected = {f"127.0.0.1:{node_port}"} | {f"127.0.0.1:{s.port}" for s in sims}
 
@@ -162,7 +163,7 @@ def test_two_shards_and_a_global_prometheus(procs):
         assert {s[0] for s in seen.values()} == {0, 1}, "hashmod put every target on one shard"
 
         # shard-local rules ran on the shards; the global layer has every recorded series, labelled by shard
-        local = [r["record"] for path in sharding.rule_files(split, "shard") for g in split[path]["groups"]
+        local = [r["record"] for doc in split.shard_rules.values() for g in doc["groups"]
                  for r in g["rules"] if "record" in r]
         assert {"instance:up:max", "instance:scrape_samples:sum"} <= set(local)
         for name in local:
@@ -187,9 +188,9 @@ def test_two_shards_and_a_global_prometheus(procs):
     assert wall < 90
 
 
-def _compare_plan(spec, shard_ports: list[int], split: dict) -> None:
+def _compare_plan(spec, shard_ports: list[int], split: sharding.Sharding) -> None:
     """The plan's per-job estimate against the series the shards really hold."""
-    recorded = {r["record"] for path in sharding.rule_files(split, "shard") for g in split[path]["groups"]
+    recorded = {r["record"] for doc in split.shard_rules.values() for g in doc["groups"]
                 for r in g["rules"] if "record" in r}
     skip = "|".join(sorted(recorded | {"ALERTS", "ALERTS_FOR_STATE"}))
     measured: dict[str, int] = {}

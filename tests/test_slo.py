@@ -44,7 +44,7 @@ slos:
 
 def _rules(write_spec, text):
     files, bundle, loaded = generate(write_spec(text))
-    return bundle["slo.rules.yml"], loaded
+    return bundle.rule_files["slo"].doc(), loaded
 
 
 def _problems(write_spec, text) -> list[str]:
@@ -231,7 +231,8 @@ def test_output_is_deterministic(write_spec):
 def test_no_slos_no_files(write_spec):
     files, bundle, _ = generate(write_spec(BASE.replace(
         "    slo: {availability: 99.9, latency: {threshold: 500ms, objective: 99}}\n", "")))
-    assert "slo.rules.yml" not in bundle and "tests/slo.test.yml" not in bundle
+    assert "slo.rules.yml" not in files and "tests/slo.test.yml" not in files
+    assert bundle.slos == [] and "slo" not in bundle.rule_files and "slo" not in bundle.rule_tests
 
 
 def test_triton_slo_counts_the_model_clients_call(write_spec):
@@ -247,3 +248,25 @@ def test_triton_slo_counts_the_model_clients_call(write_spec):
     assert 'nv_inference_request_failure{job="triton", model="chat", exported_model="embed_ensemble"}' in exprs
     (problem,) = _problems(write_spec, BASE.replace("availability: 99.9", "availability: 99.9, triton_model: x"))
     assert "models[0].slo.triton_model" in problem and "applies to Triton servers, not vllm" in problem
+
+
+def test_compiled_slos_carry_objective_period_windows_and_alerts_as_fields(write_spec):
+    """What later steps (dashboards) read: declared by the SLO step, the same as the rule text says."""
+    files, bundle, _ = generate(write_spec(ALL_KINDS))
+    by_name = {s.name: s for s in bundle.slos}
+    vision = by_name["vision-availability"]
+    assert (vision.objective, vision.period) == (0.9995, "7d")
+    assert vision.windows == ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "7d")
+    assert by_name["scorer-latency"].objective == 0.95 and by_name["scorer-latency"].period == "28d"
+    chat = by_name["chat-availability"]
+    assert [(a.long, a.short, a.burn, a.tier) for a in chat.alerts] == [
+        ("1h", "5m", 14.4, "page"), ("6h", "30m", 6.0, "page"), ("1d", "2h", 3.0, "ticket"), ("3d", "6h", 1.0, "ticket")]
+    # the rule text agrees with the fields, for every SLO
+    rules = {g.name: g.rules for g in bundle.rule_files["slo"].groups}
+    for s in bundle.slos:
+        objective = next(r for r in rules[f"slo-{s.name}"] if r.get("record") == "slo:objective:ratio")
+        assert objective["expr"] == f"vector({s.objective:g})"
+        burn = [r["expr"] for r in rules[f"slo-{s.name}"] if r.get("record") == "slo:burn_rate:ratio"]
+        assert [re.search(r'window="(\w+)"', e).group(1) for e in burn] == list(s.windows)
+        alerts = [r for r in rules[f"slo-{s.name}"] if r.get("alert", "").startswith("SLOBurnRate")]
+        assert [(r["labels"]["long_window"], r["labels"]["tier"]) for r in alerts] == [(a.long, a.tier) for a in s.alerts]

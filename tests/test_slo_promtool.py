@@ -12,6 +12,7 @@ import time
 import pytest
 
 from aimon_gen.build import generate
+from aimon_gen.render import documents
 from aimon_gen.render import render
 from conftest import tool
 from test_slo import ALL_KINDS, BASE
@@ -47,11 +48,11 @@ def _mutate(bundle, pattern: str, repl: str, alerts_only: bool = True) -> dict:
 def base_bundle(tmp_path_factory):
     path = tmp_path_factory.mktemp("spec") / "spec.yaml"
     path.write_text(BASE.lstrip("\n"))
-    return generate(path)[1]
+    return documents(generate(path)[1])
 
 
 def test_generated_tests_pass_for_every_kind_of_slo(write_spec, tmp_path):
-    _, bundle, _ = generate(write_spec(ALL_KINDS))
+    bundle = documents(generate(write_spec(ALL_KINDS))[1])
     _write(tmp_path, bundle)
     checked = _promtool(tmp_path, "check", "rules", "--lint-fatal", "slo.rules.yml")
     assert checked.returncode == 0, checked.stdout + checked.stderr

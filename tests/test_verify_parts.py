@@ -4,6 +4,8 @@ the fault plan, dashboard variables, and process clean-up."""
 
 from __future__ import annotations
 
+import functools
+
 import json
 import os
 import subprocess
@@ -14,6 +16,7 @@ import pytest
 import yaml
 
 from aimon_gen.build import generate
+from aimon_gen.render import documents
 from aimon_gen.catalog import exporter_metrics
 from aimon_gen.verify import dashboards, rewrite, routes, scenarios
 from aimon_gen.verify.fleet import Fleet
@@ -26,6 +29,12 @@ from conftest import EXAMPLE, ROOT, tool
 def example():
     files, bundle, loaded = generate(EXAMPLE)
     return files, loaded.spec
+
+
+@functools.cache
+def _documents() -> dict:
+    """The example's build result as documents, which verify reads (not the written bytes)."""
+    return documents(generate(EXAMPLE)[1])
 
 
 # --- time compression ---------------------------------------------------------------
@@ -84,7 +93,7 @@ def test_rewritten_targets_keep_every_label_promtool_computes(example, tmp_path)
     def place(job, address, labels):
         placed[(job, address)] = f"127.0.0.1:{next(ports)}"
         return placed[(job, address)]
-    new = rewrite.prometheus(doc, lambda sc: rewrite.static_targets(sc, files), place, "127.0.0.1:9")
+    new = rewrite.prometheus(doc, lambda sc: rewrite.static_targets(sc, _documents()), place, "127.0.0.1:9")
     (run / "prometheus.yml").write_text(yaml.safe_dump(new))
     assert new["global"]["scrape_interval"] == "1s" and "remote_write" not in new
     assert all(a.startswith("127.0.0.1:") for sc in new["scrape_configs"] for g in sc["static_configs"] for a in g["targets"])
@@ -158,7 +167,7 @@ def _fleet(example):
     fleet = Fleet(spec, "http://127.0.0.1:9")
     doc = yaml.safe_load(files["prometheus.yml"])
     for sc in doc["scrape_configs"]:
-        for address, labels in rewrite.static_targets(sc, files):
+        for address, labels in rewrite.static_targets(sc, _documents()):
             fleet.place(sc["job_name"], address, labels)
     return fleet
 
@@ -358,7 +367,7 @@ def test_alertmanager_job_is_served_by_the_stacks_real_alertmanager(example):
     try:
         doc = yaml.safe_load(files["prometheus.yml"])
         [sc] = [sc for sc in doc["scrape_configs"] if sc["job_name"] == "alertmanager"]
-        placed = [fleet.place("alertmanager", a, labels) for a, labels in rewrite.static_targets(sc, files)]
+        placed = [fleet.place("alertmanager", a, labels) for a, labels in rewrite.static_targets(sc, _documents())]
         assert placed and all(http_get(f"http://{p}/metrics", timeout=5) == body for p in placed)
     finally:
         fleet.close()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from .alerting.alertmanager import readme_section
+from .scrape.sharding import shard_addresses
 
-def compile_readme(spec, paths: list[str]) -> dict[str, str]:
+
+def compile_readme(spec, paths: list[str]) -> str:
+    """The README's text; `paths`: the files the build writes besides it."""
     p = spec.prometheus
     flags = ["--config.file=prometheus.yml"]
     if p.retention.time:
@@ -18,18 +22,15 @@ def compile_readme(spec, paths: list[str]) -> dict[str, str]:
         lines += ["## Run Prometheus", "", "Retention is a command-line setting, not part of prometheus.yml:", "",
                   "```sh", "prometheus \\", *[f"  {f} \\" for f in flags[:-1]], f"  {flags[-1]}", "```", ""]
     if "alertmanager.yml" in paths:
-        from .alerting.alertmanager import readme_section
         lines += readme_section(spec)
     if p.shards > 1 and any(path.startswith("sharding/") for path in paths):
         lines += _sharding(spec, flags[1:], paths)
     if any(path.startswith("kubernetes/") for path in paths):
         lines += _kubernetes(spec)
-    return {"README.md": "\n".join(lines)}
+    return "\n".join(lines)
 
 
 def _sharding(spec, retention: list[str], paths: list[str]) -> list[str]:
-    from .scrape.sharding import shard_addresses
-
     p = spec.prometheus
     lines = ["## Sharded Prometheus", "",
              f"`prometheus.shards: {p.shards}`: run one Prometheus per `sharding/prometheus-shard-<i>.yml`. Each keeps "

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 # Grafana's built-in variables, for a dashboard opened on a run a minute old.
@@ -19,11 +18,11 @@ def panels(items):
         yield from panels(p.get("panels"))
 
 
-def queries(files: dict[str, bytes]) -> list[tuple[str, str, dict, str]]:
+def queries(files: dict[str, object]) -> list[tuple[str, str, dict, str]]:
     """(file, panel title, dashboard, expr) of every panel query in dashboards/*.json."""
     out = []
     for path in sorted(p for p in files if p.startswith("dashboards/") and p.endswith(".json")):
-        doc = json.loads(files[path])
+        doc = files[path]
         for p in panels(doc.get("panels")):
             for t in p.get("targets") or []:
                 if t.get("expr"):
@@ -87,7 +86,7 @@ def _escape(value: str) -> str:
     return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\\\1", value)
 
 
-def evaluate(files: dict[str, bytes], prom) -> list[dict]:
+def evaluate(files: dict[str, object], prom) -> list[dict]:
     """One result per query: file, panel, expr (substituted), series count or error, notes."""
     results, cache = [], {}
     for path, title, doc, expr in queries(files):

@@ -121,11 +121,10 @@ def _scrape(sc: dict, targets: list, place) -> dict:
     return new
 
 
-def static_targets(sc: dict, files: dict[str, bytes]) -> list[tuple[str, dict]]:
+def static_targets(sc: dict, files: dict[str, object]) -> list[tuple[str, dict]]:
     """(address, labels) of every target of a scrape config, from static_configs or the
-    built file_sd target files."""
+    built file_sd target files (`files`: render.documents of the build)."""
     import fnmatch
-    import json
 
     out = []
     for group in sc.get("static_configs") or []:
@@ -133,7 +132,7 @@ def static_targets(sc: dict, files: dict[str, bytes]) -> list[tuple[str, dict]]:
     for fsd in sc.get("file_sd_configs") or []:
         for pattern in fsd.get("files") or []:
             for path in sorted(p for p in files if fnmatch.fnmatch(p, pattern)):
-                for group in json.loads(files[path]):
+                for group in files[path]:
                     out += [(t, dict(group.get("labels") or {})) for t in group.get("targets") or []]
     return out
 

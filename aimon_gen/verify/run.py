@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from ..build import build, generate
+from ..catalog import exporter_metrics
+from ..compile.result import Bundle
+from ..render import documents
+from ..scheme import JOB_MODEL, JOB_PIPELINE
+from ..spec.load import load_spec
 from . import dashboards, rewrite, scenarios
 from .api import Alertmanager, Prometheus
 from .fleet import Fleet
@@ -33,15 +42,16 @@ def verify(spec_path: Path, opts: Options) -> Report:
     report = Report()
     with Stack() as stack:
         session = _start(stack, spec_path, bins, log)
-        prom, am, sink, fleet, files, spec, am_cfg = session
+        prom, am, sink, fleet, bundle, spec, am_cfg = session
+        docs = documents(bundle)
         report.urls = {"prometheus": prom.url, "alertmanager": am.url, "webhook sink": sink.url}
-        _check_targets(prom, report, opts.timeout, log, _jobs(files))
-        kinds = classify_rules(files)
+        _check_targets(prom, report, opts.timeout, log, _jobs(bundle))
+        kinds = classify_rules(docs)
         _warm_up(prom, opts.timeout, log)
         _check_rules(prom, report)
         _check_quiet(prom, kinds, report)
         log("checking dashboard queries")
-        board = dashboards.evaluate(files, prom)
+        board = dashboards.evaluate(docs, prom)
         checker = WaveChecker(prom, am, sink, fleet, am_cfg, kinds, report, opts.timeout, log)
         plan = scenarios.plan(spec)
         waves = scenarios.waves(plan)
@@ -50,7 +60,7 @@ def verify(spec_path: Path, opts: Options) -> Report:
             checker.run(wave, before_clear=lambda: _recheck_empty(board, prom))
         if not waves:
             _recheck_empty(board, prom)
-        _dashboard_rows(board, report, _unsimulated_series(files))
+        _dashboard_rows(board, report, _unsimulated_series(bundle, docs))
         report.seconds = time.monotonic() - t0
         if opts.keep:
             _keep(report, log)
@@ -58,14 +68,12 @@ def verify(spec_path: Path, opts: Options) -> Report:
 
 
 def _start(stack: Stack, spec_path: Path, bins: dict, log):
-    import yaml
-
-    from ..build import build
-    from ..spec.load import load_spec
-
     log(f"building {spec_path} (checked by promtool and amtool)")
     spec = load_spec(spec_path).spec
-    files = build(spec_path, stack.root / "build").files
+    built = build(spec_path, stack.root / "build")
+    # The typed result, not the written bytes; the build cache keeps bytes only: compile again on a hit.
+    bundle = built.bundle if built.bundle is not None else generate(spec_path)[1]
+    docs = documents(bundle)
     run = stack.root / "run"
     run.mkdir()
     sink = Sink()
@@ -74,24 +82,21 @@ def _start(stack: Stack, spec_path: Path, bins: dict, log):
     node = stack.node_exporter(bins["node_exporter"])
     fleet = Fleet(spec, node.url)
     stack.on_close(fleet.close)
-    am_src = yaml.safe_load(files["alertmanager.yml"]) if "alertmanager.yml" in files else None
-    am_cfg = rewrite.alertmanager(am_src, sink.url)
+    am_cfg = rewrite.alertmanager(bundle.alertmanager, sink.url)
     _write_yaml(run / "alertmanager.yml", am_cfg)
     am = stack.alertmanager(bins["alertmanager"], run / "alertmanager.yml")
     fleet.alertmanager_url = am.url   # the `alertmanager` scrape job reads the real one
-    prom_cfg = rewrite.prometheus(yaml.safe_load(files["prometheus.yml"]),
-                                  lambda sc: rewrite.static_targets(sc, files), fleet.place,
+    prom_cfg = rewrite.prometheus(bundle.prometheus, lambda sc: rewrite.static_targets(sc, docs), fleet.place,
                                   am.url.removeprefix("http://"))
     for rel in prom_cfg.get("rule_files") or []:
-        _write_yaml(run / rel, rewrite.rules(yaml.safe_load(files[rel])))
+        _write_yaml(run / rel, rewrite.rules(docs[rel]))
     _write_yaml(run / "prometheus.yml", prom_cfg)
     prom = stack.prometheus(bins["prometheus"], run / "prometheus.yml")
     fleet.set_prometheus(prom.url)
-    return Prometheus(prom.url), Alertmanager(am.url), sink, fleet, files, spec, am_cfg
+    return Prometheus(prom.url), Alertmanager(am.url), sink, fleet, bundle, spec, am_cfg
 
 
 def _write_yaml(path: Path, doc) -> None:
-    import yaml
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
@@ -115,21 +120,16 @@ def _check_targets(prom: Prometheus, report: Report, timeout: float, log, expect
         report.add("target up", subject, t["health"] == "up", t.get("lastError") or _label_text(labels))
 
 
-def _jobs(files: dict) -> list[str]:
-    import yaml
-    return [sc["job_name"] for sc in yaml.safe_load(files["prometheus.yml"]).get("scrape_configs") or []]
+def _jobs(bundle: Bundle) -> list[str]:
+    return [sc["job_name"] for sc in (bundle.prometheus or {}).get("scrape_configs") or []]
 
 
-def _unsimulated_series(files: dict) -> set[str]:
+def _unsimulated_series(bundle: Bundle, docs: dict) -> set[str]:
     """Series of jobs verify cannot simulate (Kubernetes discovery): their panels may stay empty."""
-    import yaml
-
-    from ..catalog import exporter_metrics
-    from ..scheme import JOB_MODEL, JOB_PIPELINE
     kind_of = {**{job: kind for kind, job in JOB_MODEL.items()}, JOB_PIPELINE: "pipeline"}
     out: set[str] = set()
-    for sc in yaml.safe_load(files["prometheus.yml"]).get("scrape_configs") or []:
-        if rewrite.static_targets(sc, files):
+    for sc in (bundle.prometheus or {}).get("scrape_configs") or []:
+        if rewrite.static_targets(sc, docs):
             continue
         job = next((r.get("replacement") for r in sc.get("relabel_configs") or [] if r.get("target_label") == "job"),
                    sc["job_name"])
@@ -191,7 +191,6 @@ def _recheck_empty(board: list[dict], prom: Prometheus) -> None:
 
 
 def _dashboard_rows(board: list[dict], report: Report, unsimulated: set[str] = frozenset()) -> None:
-    import re
     notes = set()
     for r in board:
         ok = not r["error"] and r["series"] > 0

@@ -20,16 +20,14 @@ SETTLE = 2.0        # seconds to keep watching after the expected alerts arrived
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|([a-zA-Z_:][a-zA-Z0-9_:]*)')
 
 
-def classify_rules(files: dict[str, bytes]) -> dict[str, str]:
+def classify_rules(files: dict[str, object]) -> dict[str, str]:
     """alert name -> 'host' when it reads only node_exporter metrics (this machine's real
     ones, whose alerts verify reports but does not judge), else 'simulated'."""
-    import yaml
-
     from ..catalog import metric_info
 
     records, alerts = {}, {}
     for path in sorted(p for p in files if p.endswith(".rules.yml")):
-        for g in (yaml.safe_load(files[path]) or {}).get("groups") or []:
+        for g in (files[path] or {}).get("groups") or []:
             for r in g.get("rules") or []:
                 names = {m.group(1) for m in _TOKEN.finditer(str(r["expr"])) if m.group(1)}
                 (records.__setitem__(r["record"], names) if "record" in r else alerts.setdefault(r["alert"], set()).update(names))

@@ -5,8 +5,8 @@ alert would look like alerting while paging nobody, and many teams run an Alertm
 configured elsewhere. Prometheus still sends to `prometheus.alertmanagers`.
 
 The routing tests go to `alertmanager-tests.yml`: reviewable next to the config, and
-each one is run at build time as `amtool config routes test --verify.receivers` (see
-`plan_routing_tests`, registered in check.EXTRA_PLANS).
+each one is run at build time as `amtool config routes test --verify.receivers` (planned
+by check.py with `routing_test_args`).
 
 Watchdog (rules/prometheus.yaml, always firing) gets the first route, without continue:
 to `alerting.heartbeat.receiver` (a dead man's switch), re-sent every heartbeat
@@ -16,11 +16,12 @@ NULL_RECEIVER), so it never reaches the default receiver or any team's route.
 
 from __future__ import annotations
 
-import re
 import shlex
 
 from ...spec import routing
 from ...spec.alerting import NULL_RECEIVER
+from ..result import Alert, Bundle
+from .routing import analyse
 
 CONFIG = "alertmanager.yml"
 TESTS = "alertmanager-tests.yml"
@@ -38,36 +39,28 @@ _KIND_KEY = {"email": "email_configs", "slack": "slack_configs", "pagerduty": "p
              "msteams": "msteams_configs", "opsgenie": "opsgenie_configs", "webhook": "webhook_configs"}
 
 
-def compile_alertmanager(ctx, bundle: dict) -> dict[str, object]:
+def compile_alertmanager(ctx, bundle: Bundle) -> None:
     al = ctx.spec.alerting
     if not al.receivers:
         if ctx.spec.prometheus.alertmanagers:
             ctx.warn(("prometheus", "alertmanagers"), "alerts go to an Alertmanager but the spec has no "
                      "alerting.receivers, so no alertmanager.yml is generated",
                      "add an alerting section if aimon-gen should configure that Alertmanager")
-        return {}
-    from .routing import analyse
-    analyse(ctx, bundle)
+        return
+    analyse(ctx, bundle.rules())
     doc: dict = {"global": _global(al), "route": _root(al)}
-    watchdog = _has_alert(bundle, WATCHDOG_ALERT)
+    watchdog = WATCHDOG_ALERT in bundle.alert_names()
     if watchdog:
         doc["route"].setdefault("routes", []).insert(0, watchdog_route(al))
     if al.inhibit:
-        doc["inhibit_rules"] = inhibit_rules() + level_rules(bundle, ctx.inhibits)
+        doc["inhibit_rules"] = inhibit_rules() + level_rules(bundle.alerts())
     doc["receivers"] = [_receiver(r) for r in al.receivers]
     if watchdog and al.heartbeat is None:
         doc["receivers"].append({"name": NULL_RECEIVER})
     if al.maintenance_windows:
         doc["time_intervals"] = [_window(w) for w in al.maintenance_windows]
-    out: dict[str, object] = {CONFIG: doc}
-    if al.tests:
-        out[TESTS] = {"tests": [{"labels": dict(t.labels), "receivers": list(t.receivers)} for t in al.tests]}
-    return out
-
-
-def _has_alert(bundle: dict, name: str) -> bool:
-    return any(r.get("alert") == name for path in bundle if path.endswith(".rules.yml") and "/" not in path
-               for g in bundle[path].get("groups", []) for r in g.get("rules", []))
+    bundle.alertmanager = doc
+    bundle.alertmanager_tests = [(dict(t.labels), list(t.receivers)) for t in al.tests]
 
 
 def watchdog_route(al) -> dict:
@@ -143,31 +136,16 @@ def inhibit_rules() -> list[dict]:
     return rules
 
 
-_NUMBER_AFTER_OP = re.compile(r"(>=|<=|==|!=|>|<)\s*-?[0-9][0-9.e+-]*")
-
-
 # Two levels of one condition are about the same thing when these labels agree too (absent
 # on both sides counts as equal in Alertmanager): a full / on one mount is not /data's.
 LEVEL_EQUAL = [label for label in TARGET_LABELS if label != "alertname"] + ["mountpoint", "device"]
 
 
-def level_rules(bundle: dict, declared: list = ()) -> list[dict]:
-    """Alerts that are two levels of one condition under different names: the greater one
-    silences the lesser on the same target. Declared in the packs (`inhibits:`), or found
-    as the same expression but for the threshold (GPUTemperatureHigh > 83 warning,
-    GPUTemperatureCritical > 90 critical)."""
-    by_expr: dict[str, dict[str, set]] = {}
-    for path in sorted(bundle):
-        if not path.endswith(".rules.yml"):
-            continue
-        for group in bundle[path].get("groups", []):
-            for r in group.get("rules", []):
-                if "alert" in r:
-                    key = _NUMBER_AFTER_OP.sub(r"\1 N", " ".join(r["expr"].split()))
-                    level = (r.get("labels") or {}).get("severity")
-                    by_expr.setdefault(key, {}).setdefault(level, set()).add(r["alert"])
-    pairs = sorted({(c, w) for levels in by_expr.values() for c in levels.get("critical", ())
-                    for w in levels.get("warning", ()) if c != w} | set(declared))
+def level_rules(alerts: list[Alert]) -> list[dict]:
+    """Alerts that are two levels of one condition under different names (GPUTemperatureCritical
+    and GPUTemperatureHigh): the greater one silences the lesser on the same target. The packs
+    declare the pairs (`inhibits:`)."""
+    pairs = sorted({(a.name, lesser) for a in alerts for lesser in a.inhibits if lesser != a.name})
     return [{"source_matchers": [f'alertname="{c}"'], "target_matchers": [f'alertname="{w}"'],
              "equal": list(LEVEL_EQUAL)} for c, w in pairs]
 
@@ -253,27 +231,7 @@ def _file_fields(al):
                         yield name, getattr(ch, name)
 
 
-def plan_routing_tests(stage, bundle: dict) -> list:
-    """One `amtool config routes test --verify.receivers` per routing test of the spec."""
-    from ...check import Command
-
-    if TESTS not in bundle or CONFIG not in bundle:
-        return []
-    cmds = []
-    for i, t in enumerate(bundle[TESTS]["tests"]):
-        labels = [f"{k}={routing._quote(v)}" for k, v in t["labels"].items()]
-        expect = ",".join(t["receivers"])
-        cmds.append(Command("amtool", ("config", "routes", "test", f"--config.file={CONFIG}",
-                                       f"--verify.receivers={expect}", *labels),
-                            f"{CONFIG} (routing test alerting.tests[{i}]: {' '.join(labels) or 'no labels'} "
-                            f"-> {expect})"))
-    return cmds
-
-
-def _register() -> None:
-    from ... import check
-    if plan_routing_tests not in check.EXTRA_PLANS:
-        check.EXTRA_PLANS.append(plan_routing_tests)
-
-
-_register()
+def routing_test_args(labels: dict, receivers: list) -> tuple[str, ...]:
+    """The arguments of `amtool config routes test --verify.receivers` for one routing test."""
+    return ("config", "routes", "test", f"--config.file={CONFIG}", f"--verify.receivers={','.join(receivers)}",
+            *[f"{k}={routing._quote(v)}" for k, v in labels.items()])

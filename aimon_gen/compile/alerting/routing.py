@@ -1,6 +1,6 @@
 """Where the generated alerts would go: build-time analysis of the routing tree.
 
-Each generated alert (the `*.rules.yml` documents compiled so far) is expanded into the
+Each generated alert (the rules the earlier compile steps made) is expanded into the
 label sets it fires with, one per spec entry it watches (node group, model, pipeline,
 storage), and sent through the routes with spec/routing.py. Errors: a route matcher on a
 label no alert carries. Warnings: alerts that only the default receiver would get.
@@ -39,9 +39,9 @@ class Instance:
     dropped: frozenset = frozenset()  # target labels the expression aggregates away
 
 
-def analyse(ctx, bundle: dict) -> None:
+def analyse(ctx, rules: list[dict]) -> None:
+    """`rules`: every generated rule, rule files in name order."""
     al = ctx.spec.alerting
-    rules = [r for path in sorted(bundle) if path.endswith(".rules.yml") for r in _rules(bundle[path])]
     instances = alert_instances(ctx.spec, rules)
     _unknown_labels(ctx, al, known_labels(ctx.spec, rules, instances))
     if instances:

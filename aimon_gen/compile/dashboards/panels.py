@@ -10,53 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...spec.types import duration_seconds
-from ..templating import render
+from ..result import Bundle
+from . import slo as dashboard_slo
 from . import thresholds
-from .definitions import Common, DashboardDef, PanelDef, definitions
+from .board import Board, Panel, Target, expand, filters_for
+from .definitions import DashboardDef, PanelDef, definitions
+from .sdk import to_json
 
 
-@dataclass
-class Target:
-    expr: str
-    legend: str = ""
-    instant: bool = False
-    fmt: str = "time_series"          # time_series | table | heatmap
-
-
-@dataclass
-class Panel:
-    type: str
-    title: str
-    unit: str
-    w: int
-    h: int
-    description: str = ""
-    min: float | None = None
-    max: float | None = None
-    steps: list = field(default_factory=list)        # [(value | None, color)]
-    no_value: str | None = None
-    links: list = field(default_factory=list)        # [(title, url)]
-    overrides: list = field(default_factory=list)    # [(series name, steps)]
-    regex_overrides: list = field(default_factory=list)  # [(series name regex, steps)]
-    targets: list = field(default_factory=list)
-
-
-@dataclass
-class Board:
-    name: str                 # file name: dashboards/<name>.json
-    uid: str
-    title: str
-    tags: list
-    variables: list
-    rows: list                # [(row title, [Panel])]
-    filters: dict             # filter name -> matchers for this dashboard
-
-
-def facts(spec, bundle: dict) -> set[str]:
+def facts(spec, bundle: Bundle) -> set[str]:
     """What the spec has, as the tokens definitions' `needs:` lists name."""
     out = set()
     if spec.node_groups:
@@ -73,17 +38,8 @@ def facts(spec, bundle: dict) -> set[str]:
     out.update(f"storage:{s.kind}" for s in spec.storage)
     if spec.slos or any(m.slo for m in spec.models) or any(p.slo for p in spec.pipelines):
         out.add("slos")
-    out.update(f"recorded:{name}" for name in recorded_names(bundle))
+    out.update(f"recorded:{name}" for name in bundle.recorded_names())
     return out
-
-
-def recorded_names(bundle: dict) -> list[str]:
-    """Every series a generated recording rule records, from the rule files in the bundle."""
-    names = []
-    for path in sorted(p for p in bundle if p.endswith(".rules.yml")):
-        for group in (bundle[path] or {}).get("groups", []):
-            names += [r["record"] for r in group.get("rules", []) if "record" in r]
-    return names
 
 
 def dashboard_uid(spec_name: str, suffix: str) -> str:
@@ -93,22 +49,6 @@ def dashboard_uid(spec_name: str, suffix: str) -> str:
         return uid
     digest = hashlib.sha1(uid.encode()).hexdigest()[:8]
     return f"{uid[:40 - len(suffix) - 10]}-{digest}-{suffix}"
-
-
-def filters_for(common: Common, variables: list[str]) -> dict[str, str]:
-    """Each filter's matchers, using only the variables the dashboard (or variable) has."""
-    out = {}
-    for name, f in common.filters.items():
-        parts = [f'job="{f.job}"'] if f.job else []
-        parts += [f'{label}=~"${label}"' for label in f.labels if label in variables]
-        parts += [f.extra] if f.extra else []
-        out[name] = ", ".join(parts)
-    return out
-
-
-def expand(text: str, filters: dict[str, str]) -> str:
-    out = render(text, filters, "dashboards")  # names were checked when the definitions loaded
-    return out.replace("{, ", "{").replace(", }", "}")  # a filter with no matchers
 
 
 def freshness_overrides(spec) -> list:
@@ -134,7 +74,7 @@ def build_panel(spec, pdef: PanelDef, have: set, filters: dict, uids: dict, slo_
                  steps, pdef.no_value, links, overrides, regex, targets)
 
 
-def plan(spec, bundle: dict) -> list[Board]:
+def plan(spec, bundle: Bundle) -> list[Board]:
     """The dashboards this spec gets, as plain data (no SDK yet): those with a panel left."""
     common, defs = definitions()
     have = facts(spec, bundle)
@@ -148,10 +88,8 @@ def plan(spec, bundle: dict) -> list[Board]:
     return [_board(spec, common, d, have, uids, bundle) for d in chosen if d.uid in uids]
 
 
-def _board(spec, common, d: DashboardDef, have: set, uids: dict, bundle: dict) -> Board:
-    from . import slo as dashboard_slo
-
-    slos = dashboard_slo.recorded_slos(bundle)
+def _board(spec, common, d: DashboardDef, have: set, uids: dict, bundle: Bundle) -> Board:
+    slos = bundle.slos
     filters = filters_for(common, d.variables)
     budget = dashboard_slo.budget_targets(filters, slos)
     rows = []
@@ -167,12 +105,11 @@ def _board(spec, common, d: DashboardDef, have: set, uids: dict, bundle: dict) -
     return Board(d.uid, uids[d.uid][0], f"{spec.name} / {d.title}", d.tags, d.variables, rows, filters)
 
 
-def compile_dashboards(ctx, bundle: dict) -> dict[str, object]:
+def compile_dashboards(ctx, bundle: Bundle) -> None:
     """Compile step: dashboards/<name>.json for every dashboard the spec uses."""
-    from .sdk import to_json
-
     spec = ctx.spec
     common, _ = definitions()
     note = (f"Generated by aimon-gen from {Path(ctx.spec_file).name} (spec '{spec.name}'). "
             "Do not edit: change the spec and run `aimon-gen build`.")
-    return {f"dashboards/{b.name}.json": to_json(spec, common, b, note) for b in plan(spec, bundle)}
+    for b in plan(spec, bundle):
+        bundle.dashboards[b.name] = to_json(spec, common, b, note)

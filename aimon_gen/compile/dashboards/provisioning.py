@@ -15,10 +15,10 @@ def dashboards_path(spec) -> str:
     return spec.grafana.dashboards_path or f"{DEFAULT_DASHBOARDS_ROOT}/{spec.name}"
 
 
-def compile_provisioning(ctx, bundle: dict) -> dict[str, object]:
+def compile_provisioning(ctx, bundle) -> None:
     """Compile step: provisioning files, when the build has dashboards."""
-    if not any(p.startswith("dashboards/") and p.endswith(".json") for p in bundle):
-        return {}
+    if not bundle.dashboards:
+        return
     spec, g = ctx.spec, ctx.spec.grafana
     datasource = {
         "apiVersion": 1,
@@ -46,5 +46,4 @@ def compile_provisioning(ctx, bundle: dict) -> dict[str, object]:
             "options": {"path": dashboards_path(spec), "foldersFromFilesStructure": False},
         }],
     }
-    return {"grafana/provisioning/datasources/aimon-gen.yml": datasource,
-            "grafana/provisioning/dashboards/aimon-gen.yml": provider}
+    bundle.provisioning.update(datasources=datasource, dashboards=provider)

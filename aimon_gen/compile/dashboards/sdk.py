@@ -11,6 +11,8 @@ import importlib
 from enum import Enum
 from functools import cache
 
+from .board import expand, filters_for
+
 _PANEL_MODULE = {"timeseries": "timeseries", "stat": "stat", "gauge": "gauge", "bargauge": "bargauge",
                  "table": "table", "heatmap": "heatmap", "state-timeline": "statetimeline"}
 _TOP_ORDER = ("id", "uid", "title", "description", "tags", "timezone", "editable", "graphTooltip", "time",
@@ -99,8 +101,6 @@ def _ref(i: int) -> str:
 
 
 def _variables(m, db, spec, common, board, ds):
-    from .panels import expand, filters_for
-
     gf = spec.grafana.datasource
     out = [db.DatasourceVariable("datasource").label("Data source").type("prometheus")
            .current(m.VariableOption(text=gf.name, value=gf.uid, selected=True))]
@@ -149,8 +149,6 @@ def layout(rows) -> list:
 
 
 def _finish(doc: dict, spec, board) -> dict:
-    from .panels import expand
-
     alerts = {"name": "Firing alerts", "datasource": {"type": "prometheus", "uid": "${datasource}"},
               "enable": True, "hide": False, "iconColor": "red",
               "expr": expand('ALERTS{<%= all %>, alertstate="firing"}', board.filters),

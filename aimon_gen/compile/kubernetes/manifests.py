@@ -1,7 +1,7 @@
 """Bundle -> Kubernetes manifests for prometheus-operator and the Grafana sidecar.
 
-Generic over the Bundle: every top-level `*.rules.yml` becomes a PrometheusRule, every
-`dashboards/*.json` a ConfigMap, `alertmanager.yml` (when present) a Secret, and the scrape
+Generic over the Bundle: every rule file becomes a PrometheusRule, every dashboard a
+ConfigMap, the Alertmanager config (when there is one) a Secret, and the scrape
 jobs of `prometheus.yml` ScrapeConfigs (host targets) or PodMonitors/ServiceMonitors
 (targets given as Kubernetes selectors). Files go under `kubernetes/`, one manifest each,
 with a `kustomization.yaml` listing them (`kubectl apply -k kubernetes/`).
@@ -13,46 +13,41 @@ import re
 
 from ...render import to_json, to_yaml
 from ...scheme import jobs
+from ..result import Bundle
 
-FOLDER = "kubernetes/"
 CONFIGMAP_LIMIT = 1024 * 1024  # bytes of data a ConfigMap may hold (etcd object limit)
 MANAGED = {"app.kubernetes.io/managed-by": "aimon-gen"}
 
-# Shipped rule files are top-level; sharding/ holds the per-shard split of the same rules.
-_RULE_FILE = re.compile(r"^[^/]+\.rules\.yml$")
-_DASHBOARD = re.compile(r"^dashboards/([^/]+)\.json$")
 
-
-def compile_kubernetes(ctx, bundle: dict) -> dict[str, object]:
+def compile_kubernetes(ctx, bundle: Bundle) -> None:
+    """The step (--format kubernetes): a manifest per rule file, scrape job, dashboard and the
+    Alertmanager config, and the kustomization listing them."""
     spec, k = ctx.spec, ctx.spec.outputs.kubernetes
-    out: dict[str, object] = {}
+    out = bundle.kubernetes
 
     def add(kind: str, name: str, doc: dict) -> None:
-        out[f"{FOLDER}{kind.lower()}-{name}.yaml"] = doc
+        out[f"{kind.lower()}-{name}.yaml"] = doc
 
-    for path in sorted(p for p in bundle if _RULE_FILE.match(p)):
-        name = _name(spec.name, path[:-len(".rules.yml")])
-        add("PrometheusRule", name, prometheus_rule(name, k, spec.name, bundle[path]))
-    for kind, name, doc in scrape_manifests(spec, bundle.get("prometheus.yml") or {}):
+    for stem, rule_file in sorted(bundle.rule_files.items()):
+        name = _name(spec.name, stem)
+        add("PrometheusRule", name, prometheus_rule(name, k, spec.name, rule_file.doc()))
+    for kind, name, doc in scrape_manifests(spec, bundle.prometheus or {}):
         add(kind, name, doc)
-    for path in sorted(bundle):
-        m = _DASHBOARD.match(path)
-        if m:
-            name = _name(spec.name, "dashboard-" + m.group(1))
-            doc = dashboard_configmap(name, k, spec, m.group(1), to_json(bundle[path]))
-            size = len(doc["data"][f"{m.group(1)}.json"].encode())
-            if size > CONFIGMAP_LIMIT:
-                ctx.error(("outputs", "kubernetes"), f"dashboard {path} is {size} bytes, over the 1 MiB ConfigMap "
-                          "limit", "split the dashboard or write it as a plain file (formats: [files])")
-            add("ConfigMap", name, doc)
-    if "alertmanager.yml" in bundle:
+    for stem in sorted(bundle.dashboards, key=lambda s: s + ".json"):  # in file-name order
+        name = _name(spec.name, "dashboard-" + stem)
+        doc = dashboard_configmap(name, k, spec, stem, to_json(bundle.dashboards[stem]))
+        size = len(doc["data"][f"{stem}.json"].encode())
+        if size > CONFIGMAP_LIMIT:
+            ctx.error(("outputs", "kubernetes"), f"dashboard dashboards/{stem}.json is {size} bytes, over the 1 MiB "
+                      "ConfigMap limit", "split the dashboard or write it as a plain file (formats: [files])")
+        add("ConfigMap", name, doc)
+    if bundle.alertmanager is not None:
         name = f"alertmanager-{k.alertmanager}"
-        add("Secret", name, alertmanager_secret(name, k, spec.name, to_yaml(bundle["alertmanager.yml"])))
-    out[f"{FOLDER}kustomization.yaml"] = {
+        add("Secret", name, alertmanager_secret(name, k, spec.name, to_yaml(bundle.alertmanager)))
+    out["kustomization.yaml"] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
         "metadata": {"name": spec.name, "namespace": k.namespace},
-        "resources": sorted(p[len(FOLDER):] for p in out)}
-    return out
+        "resources": sorted(out)}
 
 
 def _name(*parts: str) -> str:
@@ -143,30 +138,3 @@ _CAMEL = {"source_labels": "sourceLabels", "target_label": "targetLabel"}
 
 def _relabeling(rule: dict) -> dict:
     return {_CAMEL.get(key, key): value for key, value in rule.items()}
-
-
-def plan_rule_checks(stage, bundle: dict) -> list:
-    """promtool check rules on the groups inside each generated PrometheusRule (extracted to files)."""
-    from ...check import Command
-    from ...render import render
-
-    manifests = sorted(p for p in bundle if p.startswith(FOLDER + "prometheusrule-"))
-    if not manifests:
-        return []
-    folder = stage / ".check-kubernetes"
-    folder.mkdir(exist_ok=True)
-    files = []
-    for path in manifests:
-        rel = f".check-kubernetes/{path[len(FOLDER):-len('.yaml')]}.rules.yml"
-        (stage / rel).write_bytes(render(rel, {"groups": bundle[path]["spec"]["groups"]}, "spec", "check"))
-        files.append(rel)
-    return [Command("promtool", ("check", "rules", "--lint-fatal", *files), ", ".join(manifests))]
-
-
-def _register() -> None:
-    from ... import check
-    if plan_rule_checks not in check.EXTRA_PLANS:
-        check.EXTRA_PLANS.append(plan_rule_checks)
-
-
-_register()

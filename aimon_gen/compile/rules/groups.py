@@ -21,33 +21,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ... import catalog, kinds
+from ... import catalog
 from ...errors import Problem, SpecInvalid, did_you_mean
 from ...promql import has_comparison, matcher, metric_names
 from ...thresholds import Threshold, resolve
-from .packs import shipped_packs, user_packs
+from ..result import Alert, Bundle, RuleGroup
 from ..templating import render
+from .packs import shipped_packs, user_packs
+from .scope import SCOPE_LABEL, job_of, scope_entries
+from .unittests import NeverFiresFor, compile_tests
 
-SCOPE_LABEL = kinds.SCOPE_LABEL
-
-
-def job_of(kind: str) -> str:
-    """The scrape job of an exporter kind (the kinds registry owns the names)."""
-    return kinds.job(kind)
-
-
-def scope_entries(spec, scope: str, kind: str) -> list:
-    """The spec entries a group's rules cover, in spec order."""
-    if scope == "node_groups":
-        return [g for g in spec.node_groups if g.gpu or not kinds.kind(kind).gpu]
-    if scope == "models":
-        return [m for m in spec.models if m.server == kind]
-    if scope == "pipelines":
-        return list(spec.pipelines)
-    if scope == "storage":
-        return [s for s in spec.storage if s.kind == kind]
-    return []
-
+ALERT_RULES, RECORDING_RULES = "alert", "recording"  # alert.rules.yml, recording.rules.yml
 
 @dataclass
 class Variant:
@@ -236,10 +220,8 @@ def _unknown_metrics(g: BuiltGroup, node, rule: dict, known: set[str]) -> list[P
     return out
 
 
-def compile_rules(ctx, bundle: dict) -> dict[str, object]:
+def compile_rules(ctx, bundle: Bundle) -> None:
     """The compile step: rule files, the dcgm counters CSV and the promtool unit tests."""
-    from .unittests import compile_tests
-
     spec = ctx.spec
     packs = shipped_packs() + user_packs(ctx)
     built = build_groups(spec, packs)
@@ -249,39 +231,28 @@ def compile_rules(ctx, bundle: dict) -> dict[str, object]:
     _warn_unknown_disabled(ctx, packs)
     _warn_unused_overrides(ctx, packs)
     emitted = {a.rule["alert"] for g in built for a in g.alerts}
-    ctx.inhibits = sorted({(str(a.source["alert"]), str(lesser)) for g in built for a in g.alerts
-                           for lesser in a.source.get("inhibits") or [] if str(lesser) in emitted})
-    out: dict[str, object] = {}
-    recording = [{"name": g.name, "rules": [r for _, r in g.recording]} for g in built if g.recording]
-    alerts = [{"name": g.name, "rules": [a.rule for a in g.alerts]} for g in built if g.alerts]
+    recording = [RuleGroup(g.name, [r for _, r in g.recording]) for g in built if g.recording]
+    alerts = [RuleGroup(g.name, [a.rule for a in g.alerts], [_declared(g, a, emitted) for a in g.alerts])
+              for g in built if g.alerts]
     if alerts:
-        out["alert.rules.yml"] = {"groups": alerts}
+        bundle.add_rules(ALERT_RULES, alerts)
     if recording:
-        out["recording.rules.yml"] = {"groups": recording}
+        bundle.add_rules(RECORDING_RULES, recording)
     csv_fields = _off_default_dcgm_fields(built)
     if csv_fields:
-        out["dcgm-counters.csv"] = catalog.dcgm_counters_csv(
+        bundle.dcgm_counters = catalog.dcgm_counters_csv(
             [m.name for m in catalog.exporter_metrics("dcgm_exporter").values() if m.enable])
     try:
-        out.update(compile_tests(spec, built, sorted(out)))
+        bundle.rule_tests.update(compile_tests(spec, built, ALERT_RULES in bundle.rule_files))
     except NeverFiresFor as exc:
         ctx.error(exc.path, str(exc), "choose a value below the histogram's largest bucket")
-    return out
 
 
-class NeverFiresFor(Exception):
-    def __init__(self, path: tuple, message: str):
-        super().__init__(message)
-        self.path = path
-
-
-def threshold_path(spec, name: str, entry) -> tuple:
-    """Where the spec sets threshold `name` for `entry` (for messages at the spec line)."""
-    for kind in kinds.SCOPES:
-        for i, item in enumerate(getattr(spec, kind)):
-            if item is entry and name in item.thresholds:
-                return (kind, i, "thresholds", name)
-    return ("thresholds", name) if name in spec.thresholds else ("thresholds",)
+def _declared(g: BuiltGroup, a: BuiltAlert, emitted: set[str]) -> Alert:
+    """What the pack declares about an emitted alert; `inhibits:` pairs only with alerts this build has."""
+    t = a.variant.threshold
+    lesser = tuple(sorted({str(n) for n in a.source.get("inhibits") or [] if str(n) in emitted}))
+    return Alert(a.rule["alert"], a.rule["labels"]["severity"], g.scope, t.value if t else None, lesser)
 
 
 def _off_default_dcgm_fields(built) -> set[str]:

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 
-from ... import scheme
+from ... import kinds, scheme
+from ...catalog import histogram_buckets
 from ...errors import Problem, SpecInvalid
 from ...promql import metric_names, quote
 from ...spec.types import duration_seconds, split_target
 from ..templating import NeverFires, number, render
+from .scope import SCOPE_LABEL, job_of
 
 INTERVAL = 60       # seconds between input samples
 EVAL_INTERVAL = 600  # seconds between rule evaluations: every test group evaluates every rule
@@ -60,8 +62,6 @@ def expand(template: str, labels: dict, value: float, where: tuple) -> str:
 
 def target_labels(spec, kind: str, scope_label: str, entry) -> dict:
     """The labels a real series of `entry` carries after the scrape (scheme.py's rules)."""
-    from .groups import job_of
-
     job_name = job_of(kind)
     if entry is None:
         return {"job": job_name, "instance": "localhost:9090"}
@@ -115,8 +115,6 @@ def _inputs(test, ctx, base: dict, case: str, n: int, shown: str) -> list[dict]:
 
 def _histogram(metric: str, labels: dict, latency: str, n: int) -> list[dict]:
     """Series of a histogram where 1 request/s takes `latency` seconds ("None": no requests)."""
-    from ...catalog import histogram_buckets
-
     seen = None if latency in ("None", "") else float(latency)
     out = []
     for bound in histogram_buckets(metric) + [float("inf")]:
@@ -147,7 +145,6 @@ def alert_tests(spec, group, a) -> list[dict]:
     """The test groups of one alert rule: fires (and, before `for`, not yet), stays quiet."""
     shown, test = group.pack.shown, a.source["test"]
     entry = a.variant.entries[0] if a.variant.entries else None
-    from .groups import SCOPE_LABEL
     base = target_labels(spec, group.kind, SCOPE_LABEL.get(group.scope, ""), entry)
     for_s = duration_seconds(a.rule.get("for", "0s"))
     at_s = duration_seconds(render(test["at"], a.context, shown)) if test.get("at") else for_s + 600
@@ -183,25 +180,39 @@ def alert_tests(spec, group, a) -> list[dict]:
     return [fires, quiet]
 
 
-def compile_tests(spec, built, rule_paths: list[str]) -> dict[str, object]:
+def compile_tests(spec, built, have_alert_rules: bool) -> dict[str, dict]:
+    """Test-file stem (the pack's, `user-` for user packs) -> promtool test file."""
     # Alerts read raw series only, so the tests need not evaluate the recording rules.
-    files = [f"../{p}" for p in rule_paths if p == "alert.rules.yml"]
+    files = ["../alert.rules.yml"] if have_alert_rules else []
     cases: dict[str, list] = {}
     for group in built:
-        stem = group.pack.path.stem
-        path = f"tests/{'user-' if group.pack.user else ''}{stem}.test.yml"
+        stem = f"{'user-' if group.pack.user else ''}{group.pack.path.stem}"
         for a in group.alerts:
             reads = metric_names(a.rule["expr"])
             try:
                 found = alert_tests(spec, group, a)
             except NeverFires as exc:
-                from .groups import NeverFiresFor, threshold_path
                 name = str(a.source.get("threshold", ""))
                 raise NeverFiresFor(threshold_path(spec, name, a.variant.entry or (a.variant.entries or [None])[0]),
                                     f"{a.rule['alert']}: {exc}") from None
-            cases.setdefault(path, []).extend((t, reads) for t in found)
-    return {path: {"rule_files": files, "evaluation_interval": f"{EVAL_INTERVAL // 60}m", "tests": _pack(found)}
-            for path, found in cases.items()}
+            cases.setdefault(stem, []).extend((t, reads) for t in found)
+    return {stem: {"rule_files": files, "evaluation_interval": f"{EVAL_INTERVAL // 60}m", "tests": _pack(found)}
+            for stem, found in cases.items()}
+
+
+class NeverFiresFor(Exception):
+    def __init__(self, path: tuple, message: str):
+        super().__init__(message)
+        self.path = path
+
+
+def threshold_path(spec, name: str, entry) -> tuple:
+    """Where the spec sets threshold `name` for `entry` (for messages at the spec line)."""
+    for kind in kinds.SCOPES:
+        for i, item in enumerate(getattr(spec, kind)):
+            if item is entry and name in item.thresholds:
+                return (kind, i, "thresholds", name)
+    return ("thresholds", name) if name in spec.thresholds else ("thresholds",)
 
 
 def _pack(cases: list) -> list[dict]:

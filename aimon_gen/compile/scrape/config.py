@@ -7,15 +7,22 @@ import re
 
 from ...scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, jobs
 from ...spec.types import duration_seconds, format_duration
+from ..result import Bundle
 
 # Strips the port from the address: node and GPU series join on the bare host name.
 _HOST_REGEX = r"(.+):\d+"
 
 
-def compile_prometheus(spec, rule_files: list[str]) -> dict[str, object]:
-    """prometheus.yml plus, with `service_discovery: file`, one targets/<job>/<entry>.json per entry."""
+def compile_prometheus(ctx, bundle: Bundle) -> None:
+    """The step: prometheus.yml, listing the rule files of the steps before it."""
+    bundle.prometheus = prometheus_config(ctx.spec, [f"{stem}.rules.yml" for stem in sorted(bundle.rule_files)],
+                                          bundle.targets)
+
+
+def prometheus_config(spec, rule_files: list[str], targets: dict) -> dict:
+    """prometheus.yml; with `service_discovery: file`, each entry's targets go into `targets`
+    under (job, entry), which render writes as targets/<job>/<entry>.json."""
     p = spec.prometheus
-    out: dict[str, object] = {}
     cfg: dict = {"global": _global(spec)}
     if rule_files:
         cfg["rule_files"] = list(rule_files)
@@ -27,13 +34,12 @@ def compile_prometheus(spec, rule_files: list[str]) -> dict[str, object]:
     for job in jobs(spec):
         static = [g for g in job.groups if g.kubernetes is None]
         if static:
-            scrape_configs.append(_scrape_config(spec, dataclasses.replace(job, groups=tuple(static)), out))
+            scrape_configs.append(_scrape_config(spec, dataclasses.replace(job, groups=tuple(static)), targets))
         scrape_configs += [kubernetes_sd_config(job, g) for g in job.groups if g.kubernetes is not None]
     cfg["scrape_configs"] = scrape_configs
     if p.remote_write:
         cfg["remote_write"] = [_remote_write(rw) for rw in p.remote_write]
-    out["prometheus.yml"] = cfg
-    return out
+    return cfg
 
 
 def alertmanager_scrape_config(alertmanagers) -> dict:
@@ -54,7 +60,7 @@ def _global(spec) -> dict:
     return g
 
 
-def _scrape_config(spec, job: Job, files: dict) -> dict:
+def _scrape_config(spec, job: Job, targets: dict) -> dict:
     sc: dict = {"job_name": job.name}
     if job.path != "/metrics":
         sc["metrics_path"] = job.path
@@ -63,7 +69,7 @@ def _scrape_config(spec, job: Job, files: dict) -> dict:
     if spec.prometheus.service_discovery == "file":
         for group in job.groups:
             name = _group_name(group)
-            files[f"targets/{job.name}/{name}.json"] = [{"targets": list(group.targets), "labels": dict(group.labels)}]
+            targets[(job.name, name)] = [{"targets": list(group.targets), "labels": dict(group.labels)}]
         sc["file_sd_configs"] = [{"files": [f"targets/{job.name}/*.json"]}]
     else:
         sc["static_configs"] = [{"targets": list(g.targets), "labels": dict(g.labels)} for g in job.groups]

@@ -23,12 +23,12 @@ unit tests run against.
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 
-FOLDER = "sharding/"
-GLOBAL_CONFIG = "prometheus-global.yml"
+from ..result import Bundle, Sharding
+
 SHARD_LABEL = "shard"
-_RULE_FILE = re.compile(r"^[^/]+\.rules\.yml$")
 
 _AGG = re.compile(r"\b(sum|avg|min|max|count|group|stddev|stdvar|topk|bottomk|quantile|count_values)\s*"
                   r"(?:(by|without)\s*\(([^()]*)\))?\s*\(")
@@ -42,13 +42,7 @@ _KEYWORDS = {"bool", "and", "or", "unless", "offset", "inf", "nan", "Inf", "NaN"
 def shard_of(address: str, shards: int) -> int:
     """The shard whose hashmod keeps a target: Prometheus hashes the value with MD5 and takes the
     low 64 bits, big-endian, modulo N (relabel.go)."""
-    import hashlib
-
     return int.from_bytes(hashlib.md5(address.encode()).digest()[8:], "big") % shards  # noqa: S324
-
-
-def shard_config_path(i: int) -> str:
-    return f"{FOLDER}prometheus-shard-{i}.yml"
 
 
 def shard_addresses(spec) -> list[str]:
@@ -56,34 +50,35 @@ def shard_addresses(spec) -> list[str]:
     return list(p.shard_targets) or [f"prometheus-shard-{i}:9090" for i in range(p.shards)]
 
 
-def compile_sharding(spec, bundle: dict) -> dict[str, object]:
+def compile_sharding(ctx, bundle: Bundle) -> None:
+    """The step: shards > 1 split the rule files and prometheus.yml (see the module docstring)."""
+    spec, p = ctx.spec, ctx.spec.prometheus
+    if p.shards < 2 or bundle.prometheus is None:
+        return
+    rule_files = {stem: f.doc() for stem, f in sorted(bundle.rule_files.items())}
+    bundle.sharding = split(spec, bundle.prometheus, rule_files)
+
+
+def split(spec, prometheus: dict, rule_files: dict[str, dict]) -> Sharding:
+    """`rule_files`: rule-file stem -> rule file, as in prometheus.yml."""
     p = spec.prometheus
-    if p.shards < 2 or "prometheus.yml" not in bundle:
-        return {}
-    files = {path: list(bundle[path].get("groups") or []) for path in sorted(bundle) if _RULE_FILE.match(path)}
+    files = {stem: list(doc.get("groups") or []) for stem, doc in rule_files.items()}
     local, global_ = split_groups([g for groups in files.values() for g in groups])
     local_ids, global_ids = {id(g) for g in local}, {id(g) for g in global_}
-    out: dict[str, object] = {}
+    out = Sharding()
     # One file per source file and side: group names stay unique per file as the rule steps made them.
-    for path, groups in files.items():
-        stem = path[:-len(".rules.yml")]
-        for side, ids in (("shard", local_ids), ("global", global_ids)):
+    for stem, groups in files.items():
+        for side, ids in ((out.shard_rules, local_ids), (out.global_rules, global_ids)):
             mine = [g for g in groups if id(g) in ids]
             if mine:
-                out[f"{FOLDER}{side}-{stem}.rules.yml"] = {"groups": mine}
-    shard_files = sorted(path[len(FOLDER):] for path in out if path.startswith(FOLDER + "shard-"))
-    global_files = sorted(path[len(FOLDER):] for path in out if path.startswith(FOLDER + "global-"))
-    for i in range(p.shards):
-        out[shard_config_path(i)] = shard_config(bundle["prometheus.yml"], i, p.shards, shard_files)
+                side[stem] = {"groups": mine}
+    shard_files = sorted(f"shard-{stem}.rules.yml" for stem in out.shard_rules)
+    global_files = sorted(f"global-{stem}.rules.yml" for stem in out.global_rules)
+    out.shard_configs = [shard_config(prometheus, i, p.shards, shard_files) for i in range(p.shards)]
     if p.global_layer == "federation":
-        out[FOLDER + GLOBAL_CONFIG] = global_config(bundle["prometheus.yml"], shard_addresses(spec),
-                                                    federated_names(local, global_), global_files)
+        out.global_config = global_config(prometheus, shard_addresses(spec), federated_names(local, global_),
+                                          global_files)
     return out
-
-
-def rule_files(split: dict, side: str) -> list[str]:
-    """Paths of the shard-side (`shard`) or global-side (`global`) rule files of compile_sharding's output."""
-    return sorted(p for p in split if p.startswith(f"{FOLDER}{side}-") and p.endswith(".rules.yml"))
 
 
 def _reads(expr: str) -> set[str]:
@@ -181,27 +176,3 @@ def _put_after(doc: dict, after: str, key: str, value) -> dict:
         if k == after:
             out[key] = value
     return out
-
-
-def plan_config_checks(stage, bundle: dict) -> list:
-    """promtool check config on every shard and global config (secrets as placeholders)."""
-    from ...check import Command, _placeholder_secrets
-    from ...check_sd import for_local_promtool
-    from ...render import render
-
-    cmds = []
-    for path in sorted(p for p in bundle if p.startswith(FOLDER + "prometheus-") and p.endswith(".yml")):
-        check_rel = f"{FOLDER}.check-{path[len(FOLDER):]}"
-        (stage / check_rel).write_bytes(render(check_rel, for_local_promtool(_placeholder_secrets(bundle[path], stage), stage),
-                                                    "spec", "check"))
-        cmds.append(Command("promtool", ("check", "config", "--lint-fatal", check_rel), path))
-    return cmds
-
-
-def _register() -> None:
-    from ... import check
-    if plan_config_checks not in check.EXTRA_PLANS:
-        check.EXTRA_PLANS.append(plan_config_checks)
-
-
-_register()

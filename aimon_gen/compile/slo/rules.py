@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ...spec.types import duration_seconds
-from .sli import SLODef, slo_defs
+from ..result import Alert, Bundle, BurnLine, CompiledSLO, RuleGroup
 from ..templating import template_literal
+from .sli import SLODef, slo_defs
+
+SLO_RULES = "slo"  # slo.rules.yml
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # Each longer window is averaged from a shorter recorded one sampled every its length
@@ -93,21 +96,23 @@ def pairs(spec, slo: SLODef) -> tuple[list[Pair], list[Pair]]:
     return fire, never
 
 
-def compile_slo(ctx, bundle: dict) -> dict[str, object]:
-    """The step: slo.rules.yml and its promtool tests, when the spec declares SLOs."""
-    from .unittests import compile_tests
-
+def compile_slo(ctx, bundle: Bundle) -> None:
+    """The step: slo.rules.yml, when the spec declares SLOs (unittests.py adds their tests)."""
     spec, defs = ctx.spec, slo_defs(ctx.spec)
     if not defs:
-        return {}
+        return
     groups = []
     for slo in defs:
         fire, never = pairs(spec, slo)
         if never:
             _warn_never(ctx, slo, never)
-        groups.append({"name": f"slo-{slo.slo}", "rules": _recording(slo) + _alerts(spec, slo, fire)})
-    return {"slo.rules.yml": {"groups": groups},
-            "tests/slo.test.yml": compile_tests(spec, defs, "../slo.rules.yml")}
+        alerts = alert_rules(spec, slo, fire)
+        groups.append(RuleGroup(f"slo-{slo.slo}", _recording(slo) + alerts,
+                                [Alert(a["alert"], a["labels"]["severity"], "slo") for a in alerts]))
+        bundle.slos.append(CompiledSLO(slo.slo, float(num(slo.objective)), slo.period, tuple(windows(slo)),
+                                       tuple(BurnLine(p.long, p.short, float(p.burn), p.tier, p.severity)
+                                             for p in fire)))
+    bundle.add_rules(SLO_RULES, groups)
 
 
 def _warn_never(ctx, slo: SLODef, never: list[Pair]) -> None:
@@ -159,7 +164,7 @@ def _recording(slo: SLODef) -> list[dict]:
     return rules
 
 
-def _alerts(spec, slo: SLODef, fire: list[Pair]) -> list[dict]:
+def alert_rules(spec, slo: SLODef, fire: list[Pair]) -> list[dict]:
     base = spec.rules.runbook_base_url.rstrip("/")
     out = [_burn_alert(spec, slo, p, base) for p in fire]
     if MISSING not in spec.rules.disabled:

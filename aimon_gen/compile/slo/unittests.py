@@ -26,9 +26,10 @@ from functools import cache
 
 from ...promql import quote
 from ...spec.types import duration_seconds, format_duration
-from .rules import MISSING, PERIOD_SOURCE, SOURCE, Pair, num, pairs, windows
-from .sli import Selector, SLODef
+from ..result import Bundle
 from ..templating import printed
+from .rules import MISSING, PERIOD_SOURCE, SLO_RULES, SOURCE, Pair, alert_rules, burn_description, num, pairs, windows
+from .sli import Selector, SLODef, slo_defs
 
 FULL = 1_000_000          # events per minute in burn scenarios
 EVAL = 600                # the tests' evaluation interval (series are sampled every minute)
@@ -233,6 +234,12 @@ def _burn_case(spec, slo: SLODef, k: int, factor: float, most: int) -> Case:
 
 # --- the test file ---------------------------------------------------------------------------
 
+def compile_slo_tests(ctx, bundle: Bundle) -> None:
+    """The step after compile_slo: tests/slo.test.yml for the SLO rules it made."""
+    if SLO_RULES in bundle.rule_files:
+        bundle.rule_tests["slo"] = compile_tests(ctx.spec, slo_defs(ctx.spec), f"../{SLO_RULES}.rules.yml")
+
+
 def compile_tests(spec, defs: list[SLODef], rule_file: str) -> dict:
     groups = [_group(spec, title, cases, i) for i, (title, cases) in enumerate(scenarios(spec, defs))]
     return {"rule_files": [rule_file], "evaluation_interval": format_duration(EVAL), "tests": groups}
@@ -304,13 +311,10 @@ def _expected(spec, cases: list[Case], name: str, t: float) -> list[dict]:
 
 
 def _alert_rules(spec, slo):
-    from .rules import _alerts
-    return _alerts(spec, slo, [])
+    return alert_rules(spec, slo, [])
 
 
 def _burn_annotations(slo: SLODef, p: Pair, c: Case, t: float, base: str) -> dict:
-    from .rules import burn_description
-
     r, b = ratio(c), float(num(slo.budget))
     left = "%.4g%%" % ((1 - r / b) * 100) if t >= ready(slo, slo.period) else "unknown"
     return {"summary": f"SLO {slo.slo} is burning its error budget too fast ({p.long}/{p.short})",
