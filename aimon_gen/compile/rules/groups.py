@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ... import catalog
+from ... import catalog, kinds
 from ...errors import Problem, SpecInvalid, did_you_mean
 from ...promql import has_comparison, matcher, metric_names
 from ...thresholds import Threshold, resolve
