@@ -61,16 +61,9 @@ from ...loader import RULE_PACK, Positions, load
 # not use would read series that never exist (or, for Watchdog, fire with nobody listening).
 When = Literal["alertmanagers", "remote_write"]
 Severity = Literal["critical", "warning", "info", "none"]
-SCOPES, WHEN = (*kinds.SCOPES, "none"), get_args(When)
-
-
-def _scope(name: str) -> str:
-    if name not in SCOPES:
-        raise ValueError(f"unknown scope '{name}' ({did_you_mean(name, SCOPES) or ', '.join(SCOPES)})")
-    return name
-
-
-Scope = Annotated[StrictStr, AfterValidator(_scope)]  # the registry's scopes, or none
+# The registry's scopes, or none: a Literal built from data, so the loader reports it like any choice.
+Scope = Literal[(*kinds.SCOPES, "none")]  # type: ignore[valid-type]
+SCOPES, WHEN = get_args(Scope), get_args(When)
 
 
 def _scalar(value: Any) -> Any:
