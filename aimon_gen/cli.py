@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import typer.core
@@ -63,7 +63,7 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+def _main(version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True,
                                                           help="Print the version and exit.")] = None) -> None:
     pass
 
@@ -78,7 +78,7 @@ def build(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild and re-check even when no input changed "
                                            "since the last build (see the README's build cache).")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print problems only.")] = False,
-    format: Annotated[Optional[str], typer.Option(
+    format: Annotated[str | None, typer.Option(
         "--format", help="files | kubernetes | both (default: the spec's outputs.formats, else files). "
                          "Kubernetes manifests go under kubernetes/.", show_default=False)] = None,
 ) -> None:
@@ -182,7 +182,7 @@ def thresholds() -> None:
 
 
 @app.command(cls=_Command, short_help="List every shipped alert and what to do when it fires.")
-def alerts(readme: Annotated[Optional[Path], typer.Option(
+def alerts(readme: Annotated[Path | None, typer.Option(
         "--readme", help="Rewrite the alert table between the markers in this README instead of printing it.")] = None,
 ) -> None:
     """List every shipped alert: severity, threshold, what it means and what to do."""
@@ -201,7 +201,7 @@ def alerts(readme: Annotated[Optional[Path], typer.Option(
 @app.command(cls=_Command, short_help="Run the behaviour scenarios against SPEC's alerts.")
 def scenarios(
     spec: SpecArg,
-    folder: Annotated[Optional[list[Path]], typer.Option(
+    folder: Annotated[list[Path] | None, typer.Option(
         "--scenarios", help="A folder of your own scenario files (*.yaml), run with the shipped ones (repeatable).")] = None,
     only_mine: Annotated[bool, typer.Option("--only-mine", help="Run only the folders given with --scenarios.")] = False,
 ) -> None:
@@ -242,9 +242,9 @@ def scenarios(
 @app.command(cls=_Command, short_help="Run the generated stack for real, break things, check alerts.")
 def verify(
     spec: SpecArg,
-    prometheus: Annotated[Optional[str], typer.Option("--prometheus", help="Prometheus binary (default: prometheus on PATH).")] = None,
-    alertmanager: Annotated[Optional[str], typer.Option("--alertmanager", help="Alertmanager binary (default: prometheus-alertmanager or alertmanager on PATH).")] = None,
-    node_exporter: Annotated[Optional[str], typer.Option("--node-exporter", help="node_exporter binary (default: prometheus-node-exporter or node_exporter on PATH).")] = None,
+    prometheus: Annotated[str | None, typer.Option("--prometheus", help="Prometheus binary (default: prometheus on PATH).")] = None,
+    alertmanager: Annotated[str | None, typer.Option("--alertmanager", help="Alertmanager binary (default: prometheus-alertmanager or alertmanager on PATH).")] = None,
+    node_exporter: Annotated[str | None, typer.Option("--node-exporter", help="node_exporter binary (default: prometheus-node-exporter or node_exporter on PATH).")] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Leave the stack running after the checks and print its URLs; Ctrl-C stops it.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Longest wait, in seconds, for any one condition (targets up, a fault's alerts).")] = 120.0,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress lines.")] = False,
@@ -275,9 +275,9 @@ def verify(
 @app.command(cls=_Command, short_help="Estimate series, samples/s and disk per scrape job.")
 def plan(
     spec: SpecArg,
-    assume: Annotated[Optional[list[str]], typer.Option(
+    assume: Annotated[list[str] | None, typer.Option(
         "--assume", help="Override an assumption, e.g. --assume host_cpus=128 (repeatable).")] = None,
-    budget: Annotated[Optional[int], typer.Option(
+    budget: Annotated[int | None, typer.Option(
         "--budget", help="Series one Prometheus should hold (default: prometheus.series_budget).")] = None,
 ) -> None:
     """Estimate active series, samples per second and disk per scrape job; warn above the series budget."""

@@ -7,7 +7,6 @@ receiver gets) run in the compile step, compile/alerting/alertmanager.py.
 from __future__ import annotations
 
 import difflib
-
 from collections.abc import Iterable
 
 from ..errors import did_you_mean

@@ -85,10 +85,10 @@ class CatalogTarget(Target):
         bounds = list(info.buckets) + [float("inf")]
         counts, total = self.hists.get(key, ([0.0] * len(bounds), 0.0))
         n = per_s * dt
-        counts = [c + (n if seconds <= b else 0.0) for c, b in zip(counts, bounds)]
+        counts = [c + (n if seconds <= b else 0.0) for c, b in zip(counts, bounds, strict=True)]
         total += n * seconds
         self.hists[key] = (counts, total)
-        for b, c in zip(bounds, counts):
+        for b, c in zip(bounds, counts, strict=True):
             fam.add_sample(info.name + "_bucket", {**lv, "le": _le(b)}, c)
         fam.add_sample(info.name + "_sum", lv, total)
         fam.add_sample(info.name + "_count", lv, counts[-1])

@@ -210,7 +210,7 @@ class WaveChecker:
                 continue
             for m in routes.walk(self.cfg["route"], labels):
                 groups.setdefault((m.receiver, routes.group_key(m, labels), at), []).append(fp)
-        for (receiver, key, _at), fps in sorted(groups.items()):
+        for (receiver, _key, _at), fps in sorted(groups.items()):
             if len(fps) < 2 or receiver not in self._got_any(snap):
                 continue
             hits = [d for d in snap["deliveries"] if d.receiver == receiver
@@ -235,7 +235,7 @@ def _where(labels: dict) -> str:
 
 def _ts(text: str) -> float:
     """RFC 3339 (Prometheus: nanoseconds, Alertmanager: milliseconds; UTC 'Z') -> unix seconds."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
     m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", text)
-    base = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc).timestamp()
+    base = datetime.fromisoformat(m.group(1)).replace(tzinfo=UTC).timestamp()
     return base + (float("0." + m.group(2)) if m.group(2) else 0.0)

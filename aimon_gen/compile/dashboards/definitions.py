@@ -154,7 +154,7 @@ def definitions() -> tuple[Common, tuple[DashboardDef, ...]]:
     common = _load(folder / "_common.yaml", Common)
     files = [p for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_")]
     dashboards = tuple(_load(p, DashboardDef) for p in files)
-    for path, d in zip(files, dashboards):
+    for path, d in zip(files, dashboards, strict=True):
         problems = _problems(common, d)
         if problems:
             raise DefinitionError(f"dashboards/{path.name}: " + "; ".join(problems))

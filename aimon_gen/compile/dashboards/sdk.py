@@ -126,9 +126,9 @@ def build(spec, common, board, note: str):
                .tags(["aimon-gen", spec.name]).as_dropdown(True).include_vars(True).keep_time(True)))
     if spec.grafana.refresh:
         d = d.refresh(spec.grafana.refresh)
-    for (title, panels), (row_at, places) in zip(board.rows, layout(board.rows)):
+    for (title, panels), (row_at, places) in zip(board.rows, layout(board.rows), strict=True):
         d = d.with_row(db.Row(title).grid_pos(m.GridPos(h=1, w=24, x=0, y=row_at)))
-        for p, (x, y) in zip(panels, places):
+        for p, (x, y) in zip(panels, places, strict=True):
             d = d.with_panel(_panel(m, db, prom, ds, p).grid_pos(m.GridPos(h=p.h, w=p.w, x=x, y=y)))
     return d.build()
 

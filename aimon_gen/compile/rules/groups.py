@@ -25,8 +25,8 @@ from ... import catalog, scheme
 from ...errors import Problem, SpecInvalid, did_you_mean
 from ...promql import has_comparison, matcher, metric_names
 from ...thresholds import Threshold, resolve
-from .packs import shipped_packs, user_packs
 from ..templating import render
+from .packs import shipped_packs, user_packs
 
 SCOPE_LABEL = {"node_groups": "node_group", "models": "model", "pipelines": "pipeline", "storage": "storage"}
 

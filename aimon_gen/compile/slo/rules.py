@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ...spec.types import duration_seconds
-from .sli import SLODef, slo_defs
 from ..templating import template_literal
+from .sli import SLODef, slo_defs
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # Each longer window is averaged from a shorter recorded one sampled every its length

@@ -26,9 +26,9 @@ from functools import cache
 
 from ...promql import quote
 from ...spec.types import duration_seconds, format_duration
+from ..templating import printed
 from .rules import MISSING, PERIOD_SOURCE, SOURCE, Pair, num, pairs, windows
 from .sli import Selector, SLODef
-from ..templating import printed
 
 FULL = 1_000_000          # events per minute in burn scenarios
 EVAL = 600                # the tests' evaluation interval (series are sampled every minute)
@@ -82,7 +82,7 @@ def realize(want: Selector, avoid: list[Selector]) -> dict | None:
     names = sorted({m[0] for s in sels for m in s.matchers})
     options = [_candidates(n, sels) for n in names]
     for combo in itertools.islice(itertools.product(*options), 20000):
-        labels = {n: v for n, v in zip(names, combo) if v}
+        labels = {n: v for n, v in zip(names, combo, strict=True) if v}
         if _matches(want, want.name, labels) and not any(_matches(a, want.name, labels) for a in avoid):
             return labels
     return None
