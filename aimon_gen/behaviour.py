@@ -348,8 +348,8 @@ def _evaluate(folder: Path, spec, runs, names: list[str], rule_files: list[str],
                   and "Annotations:{" not in line]
         if broken or (proc.returncode != 0 and not found):
             raise ScenarioError("promtool could not run the scenarios:\n" + "\n".join(broken or [text[-3000:]]))
-        for (group, seconds), alerts in found.items():
-            fired.setdefault(int(group[1:]), {}).setdefault(seconds, []).extend(alerts)
+        for (name, seconds), alerts in found.items():
+            fired.setdefault(int(name[1:]), {}).setdefault(seconds, []).extend(alerts)
     return fired
 
 
@@ -375,7 +375,7 @@ def parse_promtool(text: str) -> dict[tuple[str, float], list[dict]]:
     for line in text.splitlines():
         if m := _NAME.match(line):
             group = m.group(1)
-        elif m := _AT.match(line):
+        elif (m := _AT.match(line)) and group is not None:
             at = float(duration_seconds(m.group(2)))  # promtool prints Go durations: 1h30m0s
             out.setdefault((group, at), [])
         elif (m := _LABELS.match(line)) and group is not None and at is not None:

@@ -89,7 +89,7 @@ def build(
         _err(f"--format {format}: choose files, kubernetes or both")
         raise typer.Exit(2)
     result = _guard(lambda: run_build(spec, out, validate=not no_validate, check_only=check,
-                                      formats=BUILD_FORMATS.get(format, ()), use_cache=not no_cache))
+                                      formats=BUILD_FORMATS.get(format or "", ()), use_cache=not no_cache))
     _print_warnings(result.warnings)
     if result.recovered:
         _err(f"{out}: {result.recovered} (an earlier build was stopped while writing it)")

@@ -13,7 +13,7 @@ import yaml
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class _Dumper(_Dumper):  # type: ignore[valid-type,misc]
+class _Dumper(_Dumper):  # type: ignore[valid-type,misc,no-redef]
     pass
 
 

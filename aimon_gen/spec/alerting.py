@@ -8,7 +8,7 @@ Secrets are file paths only: an inline secret is an error naming the `*_file` fi
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NoReturn
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -29,7 +29,7 @@ def _version(value: object) -> object:
     return value
 
 
-def _fail(kind: str, message: str):
+def _fail(kind: str, message: str) -> NoReturn:
     # No context: the loader then shows the message as is and never echoes the input (a secret).
     raise PydanticCustomError(kind, message)
 

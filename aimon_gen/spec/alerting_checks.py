@@ -161,7 +161,7 @@ def _all_routes(routes, parent: tuple, timing: tuple):
         yield from _all_routes(r.routes, path, _timing(None, r, timing))
 
 
-def _timing(al, route, inherited: tuple | None = None) -> tuple[str, str]:
+def _timing(al, route, inherited: tuple = ()) -> tuple[str, str]:
     if route is None:
         return al.group_wait, al.group_interval
     return route.group_wait or inherited[0], route.group_interval or inherited[1]

@@ -85,7 +85,7 @@ def threshold_names(spec) -> Iterable[Finding]:
     from ..thresholds import catalog
 
     known = catalog()
-    scopes = [(("thresholds",), spec.thresholds)]
+    scopes: list[tuple[tuple, dict]] = [(("thresholds",), spec.thresholds)]
     for kind in ("node_groups", "models", "pipelines", "storage"):
         scopes += [((kind, i, "thresholds"), item.thresholds) for i, item in enumerate(getattr(spec, kind))]
     for path, settings in scopes:

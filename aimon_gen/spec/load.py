@@ -189,7 +189,7 @@ def parse_yaml(path: Path, file: str) -> tuple[dict, Positions, list[Problem]]:
         raise fail("the spec must be a mapping of fields (version, name, node_groups, ...)",
                    node.start_mark.line + 1, node.start_mark.column + 1)
 
-    positions, problems = Positions(), []
+    positions, problems = Positions(), list[Problem]()
     walker = _Walker(_Loader(""), file, positions, problems)
     data = walker.walk(node, ())
     return data, positions, problems

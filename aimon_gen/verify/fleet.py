@@ -61,7 +61,7 @@ class Fleet:
         for target in self._subjects(scenario):
             if scenario.fault in ("exporter_down", "node_down"):
                 target.down = on
-            elif scenario.fault == "gpu_missing":
+            elif scenario.fault == "gpu_missing" and isinstance(target, sim.CatalogTarget):
                 target.missing = {len(target.identity) - 1} if on else set()
             elif on:
                 target.faults.add(scenario.fault)

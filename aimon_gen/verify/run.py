@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ class Options:
     node_exporter: str | None = None
     keep: bool = False
     timeout: float = 120.0      # longest wait for any one condition (a wave's alerts, targets up)
-    log: object = None          # callable(str) for progress lines
+    log: Callable[[str], None] | None = None  # for progress lines
 
 
 def verify(spec_path: Path, opts: Options) -> Report:
@@ -190,9 +191,9 @@ def _recheck_empty(board: list[dict], prom: Prometheus) -> None:
             r["series"], r["error"] = len(result or []), error
 
 
-def _dashboard_rows(board: list[dict], report: Report, unsimulated: set[str] = frozenset()) -> None:
+def _dashboard_rows(board: list[dict], report: Report, unsimulated: Set[str] = frozenset()) -> None:
     import re
-    notes = set()
+    notes: set[tuple[str, str]] = set()
     for r in board:
         ok = not r["error"] and r["series"] > 0
         detail = r["error"] or (f"{r['series']} series" if ok else f"no series: {r['expr']}")

@@ -203,7 +203,13 @@ def gpu_identity(host: str, group) -> list[dict]:
     return out
 
 
+class _Server(ThreadingHTTPServer):
+    target: Target
+
+
 class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
     def do_GET(self):  # noqa: N802 - http.server API
         body = self.server.target.serve()
         if body is None:
@@ -227,7 +233,7 @@ class Servers:
         self.servers: list[ThreadingHTTPServer] = []
 
     def serve(self, target: Target) -> int:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.target = target
         target.port = server.server_address[1]

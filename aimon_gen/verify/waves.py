@@ -27,7 +27,8 @@ def classify_rules(files: dict[str, bytes]) -> dict[str, str]:
 
     from ..catalog import metric_info
 
-    records, alerts = {}, {}
+    records: dict = {}
+    alerts: dict = {}
     for path in sorted(p for p in files if p.endswith(".rules.yml")):
         for g in (yaml.safe_load(files[path]) or {}).get("groups") or []:
             for r in g.get("rules") or []:
@@ -94,7 +95,7 @@ class WaveChecker:
 
     def _wait(self, wave, start):
         deadline = time.monotonic() + self.timeout
-        snap = {"fired": [], "am": [], "am_all": [], "deliveries": []}
+        snap: dict[str, list] = {"fired": [], "am": [], "am_all": [], "deliveries": []}
         while True:
             try:
                 snap = self._snapshot(start)
@@ -237,5 +238,6 @@ def _ts(text: str) -> float:
     """RFC 3339 (Prometheus: nanoseconds, Alertmanager: milliseconds; UTC 'Z') -> unix seconds."""
     from datetime import UTC, datetime
     m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", text)
+    assert m, text  # Prometheus and Alertmanager always send RFC 3339
     base = datetime.fromisoformat(m.group(1)).replace(tzinfo=UTC).timestamp()
     return base + (float("0." + m.group(2)) if m.group(2) else 0.0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 
 from ...spec import routing
 from ...spec.alerting import NULL_RECEIVER
@@ -151,12 +152,12 @@ _NUMBER_AFTER_OP = re.compile(r"(>=|<=|==|!=|>|<)\s*-?[0-9][0-9.e+-]*")
 LEVEL_EQUAL = [label for label in TARGET_LABELS if label != "alertname"] + ["mountpoint", "device"]
 
 
-def level_rules(bundle: dict, declared: list = ()) -> list[dict]:
+def level_rules(bundle: dict, declared: Sequence = ()) -> list[dict]:
     """Alerts that are two levels of one condition under different names: the greater one
     silences the lesser on the same target. Declared in the packs (`inhibits:`), or found
     as the same expression but for the threshold (GPUTemperatureHigh > 83 warning,
     GPUTemperatureCritical > 90 critical)."""
-    by_expr: dict[str, dict[str, set]] = {}
+    by_expr: dict[str, dict[str | None, set]] = {}
     for path in sorted(bundle):
         if not path.endswith(".rules.yml"):
             continue

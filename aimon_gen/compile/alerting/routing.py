@@ -166,7 +166,7 @@ def _expand(expr: str, records: dict, depth: int = 0, memo: dict | None = None) 
     recording rules set."""
     if memo is not None and (expr, depth) in memo:
         return memo[(expr, depth)]
-    texts, labels = [expr], {}
+    texts, labels = [expr], dict[str, str]()
     if depth > 5:
         return expr, labels
     for name, selector in _REF.findall(expr):

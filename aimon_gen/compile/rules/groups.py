@@ -26,7 +26,7 @@ from ...errors import Problem, SpecInvalid, did_you_mean
 from ...promql import has_comparison, matcher, metric_names
 from ...thresholds import Threshold, resolve
 from ..templating import render
-from .packs import shipped_packs, user_packs
+from .packs import PackFile, shipped_packs, user_packs
 
 SCOPE_LABEL = {"node_groups": "node_group", "models": "model", "pipelines": "pipeline", "storage": "storage"}
 
@@ -72,7 +72,7 @@ class BuiltAlert:
 @dataclass
 class BuiltGroup:
     name: str
-    pack: object              # PackFile
+    pack: PackFile
     kind: str
     scope: str
     recording: list = field(default_factory=list)   # (source, rule)
@@ -86,7 +86,7 @@ _LIMIT = re.compile(r"""limit\(\s*["'](\w+)["']\s*\)""")
 def variants(spec, rule, scope: str, entries: list) -> list[Variant]:
     """The rules one alert becomes (see the module docstring)."""
     name = rule.get("threshold")
-    label = SCOPE_LABEL.get(scope)
+    label = SCOPE_LABEL.get(scope, "")  # "" only for scope none, which selects no entries
     default = resolve(spec, name, None) if name else None
     if scope == "none":
         return [Variant(default, [])] if default is None or default.enabled else []
@@ -136,7 +136,7 @@ def _alert_rule(spec, group, src, variant: Variant, shown: str) -> BuiltAlert:
     if severity not in ("critical", "warning", "info", "none"):
         raise SpecInvalid([Problem(shown, src.line, src.col, "", f"alert {src['alert']}: severity must be "
                                    "critical, warning, info or none (a heartbeat)")])
-    rule = {"alert": str(src["alert"]), "expr": render(src["expr"], ctx, shown)}
+    rule: dict[str, object] = {"alert": str(src["alert"]), "expr": render(src["expr"], ctx, shown)}
     if for_ and for_ not in ("0s", "0m"):
         rule["for"] = str(for_)
     rule["labels"] = {"severity": str(severity), **variant.labels,
@@ -163,7 +163,7 @@ def build_groups(spec, packs) -> list[BuiltGroup]:
                 if src["record"] in disabled:
                     continue
                 ctx = _context(spec, group, None)
-                rule = {"record": str(src["record"]), "expr": render(src["expr"], ctx, pack.shown)}
+                rule: dict[str, object] = {"record": str(src["record"]), "expr": render(src["expr"], ctx, pack.shown)}
                 if src.get("labels"):
                     rule["labels"] = {k: render(v, ctx, pack.shown) for k, v in src["labels"].items()}
                 bg.recording.append((src, rule))

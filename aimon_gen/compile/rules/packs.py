@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -83,7 +84,7 @@ class PackFile:
 def _convert(loader: yaml.SafeLoader, node: yaml.Node):
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
     if isinstance(node, yaml.MappingNode):
-        out = SrcMap()
+        out: Any = SrcMap()  # then a SrcList or Src in the other branches
         for key_node, value_node in node.value:
             key = str(loader.construct_object(key_node))
             if key in out:

@@ -79,7 +79,8 @@ def source(window: str, slo: SLODef) -> str | None:
 def pairs(spec, slo: SLODef) -> tuple[list[Pair], list[Pair]]:
     """(pairs that can fire, pairs whose threshold needs more than 100% errors)."""
     period, s = duration_seconds(slo.period), spec.slo_alerting
-    fire, never = [], []
+    fire: list[Pair] = []
+    never: list[Pair] = []
     for tier, setting in (("page", s.page), ("ticket", s.ticket)):
         if ALERT[tier] in spec.rules.disabled:
             continue
@@ -121,7 +122,7 @@ def _warn_never(ctx, slo: SLODef, never: list[Pair]) -> None:
              "raise the objective, or move the pairs to the other tier with slo_alerting.page/ticket.windows")
 
 
-def _sel(slo: SLODef, window: str) -> str:
+def _sel(slo: SLODef, window: str | None) -> str:
     return f'{{slo="{slo.slo}", window="{window}"}}'
 
 

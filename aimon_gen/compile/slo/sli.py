@@ -57,6 +57,7 @@ class SLI:
         if self.errors:
             # A server that never failed has no error series yet: 0, not an empty result.
             return f"{_sum_rate(self.errors)} or {total} * 0"
+        assert self.good, "an SLI counts errors or good events"
         return f"{total} - ({_sum_rate(self.good)} or vector(0))"
 
     @property
@@ -132,7 +133,9 @@ def latency_bound(server: str, metric: str | None, seconds: float) -> float | No
     largest bound at or below it; None when there is none."""
     from ...catalog import histogram_buckets
 
-    buckets = histogram_buckets(latency_histogram(server, metric))
+    hist = latency_histogram(server, metric)
+    assert hist, f"{server} has no latency histogram {metric}"  # callers ask only for one it has
+    buckets = histogram_buckets(hist)
     exact = [b for b in buckets if abs(b - seconds) <= 1e-9 * max(1.0, b)]
     if exact:
         return exact[0]
@@ -142,6 +145,14 @@ def latency_bound(server: str, metric: str | None, seconds: float) -> float | No
 
 _SEL_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.S)
 _MATCHER_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+
+
+def _selector(text: str) -> Selector:
+    """A selector the spec checks or the catalog already made sure is plain."""
+    sel = parse_selector(text)
+    if sel is None:
+        raise ValueError(f"not a plain selector: {text}")
+    return sel
 
 
 def parse_selector(text: str) -> Selector | None:
@@ -179,16 +190,16 @@ def slo_defs(spec) -> list[SLODef]:
     for i, m in enumerate(spec.models):
         if not m.slo:
             continue
-        base = (("job", "=", JOB_MODEL[m.server]), ("model", "=", m.name))
+        base: tuple[Matcher, ...] = (("job", "=", JOB_MODEL[m.server]), ("model", "=", m.name))
         if m.slo.triton_model:   # Triton's own `model` label, renamed on scrape (it clashes with ours)
             base += (("exported_model", "=", m.slo.triton_model),)
         labels = {"service": m.name, "model": m.name, **m.labels}
         if m.slo.availability is not None:
             entry = data["availability"][m.server]
-            sli = SLI(total=tuple(parse_selector(t).plus(*base) for t in entry["total"]),
-                      errors=parse_selector(entry["errors"]).plus(*base) if "errors" in entry else None,
-                      good=parse_selector(entry["good"]).plus(*base) if "good" in entry else None,
-                      present=parse_selector(entry["present"]).plus(*base) if "present" in entry else None)
+            sli = SLI(total=tuple(_selector(t).plus(*base) for t in entry["total"]),
+                      errors=_selector(entry["errors"]).plus(*base) if "errors" in entry else None,
+                      good=_selector(entry["good"]).plus(*base) if "good" in entry else None,
+                      present=_selector(entry["present"]).plus(*base) if "present" in entry else None)
             out.append(_def(f"{m.name}-availability", "availability", m.slo.availability, m.slo.window,
                             labels, sli, ("models", i, "slo", "availability")))
         hist = latency_histogram(m.server, m.slo.latency.metric) if m.slo.latency is not None else None
@@ -209,7 +220,7 @@ def slo_defs(spec) -> list[SLODef]:
                             ("pipelines", i, "slo", "freshness")))
     for i, s in enumerate(spec.slos):
         # Both parse: spec.slo.slo_problems refuses anything but a plain selector.
-        sli = SLI(total=(parse_selector(s.total),), good=parse_selector(s.good))
+        sli = SLI(total=(_selector(s.total),), good=_selector(s.good))
         out.append(_def(s.name, "service", s.objective, s.window, {"service": s.name, **s.labels}, sli,
                         ("slos", i)))
     return out
