@@ -240,7 +240,8 @@ def target_labels(spec, exporter: str, entry, index: int = 0) -> dict[str, str]:
             if not group.targets:
                 return {**labels, "job": job_name, **scheme.kubernetes_target_labels(group)}
             if index >= len(group.targets):
-                raise ScenarioError(f"{entry.name} has {len(group.targets)} target(s); the scenario uses target {index}")
+                raise ScenarioError(f"{entry.name} has {len(group.targets)} target(s); the scenario uses target "
+                                    f"{index}")
             target = group.targets[index]
             return {**labels, "job": job_name, "instance": scheme.instance_of(job, target),
                     "host": split_target(target)[0]}

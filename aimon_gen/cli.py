@@ -72,7 +72,8 @@ def _main(version: Annotated[bool | None, typer.Option("--version", callback=_ve
 def build(
     spec: SpecArg,
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("out"),
-    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 with a diff when the output folder is stale.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 with a diff when the output folder is "
+                                                        "stale.")] = False,
     no_validate: Annotated[bool, typer.Option("--no-validate", help="Skip promtool/amtool (not recommended).")] = False,
     timings: Annotated[bool, typer.Option("--timings", help="Print how long each external check took.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild and re-check even when no input changed "
@@ -152,7 +153,8 @@ def init(
 
 
 @app.command(cls=_Command, short_help="Print the spec's JSON Schema, or its reference as Markdown.")
-def schema(markdown: Annotated[bool, typer.Option("--markdown", help="Print the spec reference as Markdown.")] = False) -> None:
+def schema(markdown: Annotated[bool, typer.Option("--markdown",
+                                                  help="Print the spec reference as Markdown.")] = False) -> None:
     """Print the JSON Schema of the spec (for editors), or the reference as Markdown."""
     import json
 
@@ -202,8 +204,10 @@ def alerts(readme: Annotated[Path | None, typer.Option(
 def scenarios(
     spec: SpecArg,
     folder: Annotated[list[Path] | None, typer.Option(
-        "--scenarios", help="A folder of your own scenario files (*.yaml), run with the shipped ones (repeatable).")] = None,
-    only_mine: Annotated[bool, typer.Option("--only-mine", help="Run only the folders given with --scenarios.")] = False,
+        "--scenarios",
+        help="A folder of your own scenario files (*.yaml), run with the shipped ones (repeatable).")] = None,
+    only_mine: Annotated[bool, typer.Option("--only-mine",
+                                            help="Run only the folders given with --scenarios.")] = False,
 ) -> None:
     """Run the behaviour scenarios (real exporter faults and healthy busy workloads over time)
     against SPEC's generated rules with promtool; exit 1 when an alert misbehaves."""
@@ -242,11 +246,18 @@ def scenarios(
 @app.command(cls=_Command, short_help="Run the generated stack for real, break things, check alerts.")
 def verify(
     spec: SpecArg,
-    prometheus: Annotated[str | None, typer.Option("--prometheus", help="Prometheus binary (default: prometheus on PATH).")] = None,
-    alertmanager: Annotated[str | None, typer.Option("--alertmanager", help="Alertmanager binary (default: prometheus-alertmanager or alertmanager on PATH).")] = None,
-    node_exporter: Annotated[str | None, typer.Option("--node-exporter", help="node_exporter binary (default: prometheus-node-exporter or node_exporter on PATH).")] = None,
-    keep: Annotated[bool, typer.Option("--keep", help="Leave the stack running after the checks and print its URLs; Ctrl-C stops it.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Longest wait, in seconds, for any one condition (targets up, a fault's alerts).")] = 120.0,
+    prometheus: Annotated[str | None, typer.Option("--prometheus",
+                                                   help="Prometheus binary (default: prometheus on PATH).")] = None,
+    alertmanager: Annotated[str | None, typer.Option("--alertmanager", help="Alertmanager binary (default: "
+                                                                            "prometheus-alertmanager or alertmanager "
+                                                                            "on PATH).")] = None,
+    node_exporter: Annotated[str | None, typer.Option("--node-exporter", help="node_exporter binary (default: "
+                                                                              "prometheus-node-exporter or "
+                                                                              "node_exporter on PATH).")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the stack running after the checks and print its URLs; "
+                                                      "Ctrl-C stops it.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Longest wait, in seconds, for any one condition (targets "
+                                                             "up, a fault's alerts).")] = 120.0,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress lines.")] = False,
 ) -> None:
     """Run the generated stack for real on 127.0.0.1 (Prometheus, Alertmanager, node_exporter,

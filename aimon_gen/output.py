@@ -50,7 +50,8 @@ def _manifest(out_dir: Path) -> tuple[list[str], list[str]]:
 def _inside(rel: str) -> bool:
     # Generated paths are plain relative paths; anything else was not written by a build.
     parts = rel.split("/")
-    return not rel.startswith("/") and "\\" not in rel and "\0" not in rel and all(p not in ("", ".", "..") for p in parts)
+    return (not rel.startswith("/") and "\\" not in rel and "\0" not in rel
+            and all(p not in ("", ".", "..") for p in parts))
 
 
 @contextmanager

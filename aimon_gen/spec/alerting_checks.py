@@ -174,7 +174,8 @@ def _windows(al) -> Iterable[Finding]:
             yield Finding(A + ("maintenance_windows", i, "name"), f"duplicate maintenance window '{w.name}'",
                           "window names must be unique")
         seen.setdefault(w.name, i)
-    used = {n for _, r, _ in _all_routes(al.routes, A, ("", "")) for n in r.mute_time_intervals + r.active_time_intervals}
+    used = {n for _, r, _ in _all_routes(al.routes, A, ("", ""))
+            for n in r.mute_time_intervals + r.active_time_intervals}
     for i, w in enumerate(al.maintenance_windows):
         if w.name not in used:
             yield Finding(A + ("maintenance_windows", i, "name"), f"no route uses maintenance window '{w.name}'",
@@ -195,7 +196,8 @@ def _tests(al, names: list[str]) -> Iterable[Finding]:
             ends = routing.match(root, dict(t.labels))
             yield Finding(path + ("receivers",), f"routing test fails: these labels reach [{', '.join(got)}], "
                           f"expected [{', '.join(t.receivers)}]",
-                          "they end at " + ", ".join(_fmt(n.path) for n in ends) + "; fix the routes or the expectation")
+                          "they end at " + ", ".join(_fmt(n.path) for n in ends)
+                          + "; fix the routes or the expectation")
 
 
 def _fmt(path: tuple) -> str:

@@ -291,7 +291,8 @@ class _Walker:
         if node.tag == _TIMESTAMP:
             return node.value  # a date is text to a spec (e.g. a label value)
         if node.tag not in _SCALAR_TAGS:
-            self._problem(node, path, f"YAML tag '{node.tag}' is not supported", "remove the tag; write the value plainly")
+            self._problem(node, path, f"YAML tag '{node.tag}' is not supported",
+                          "remove the tag; write the value plainly")
             return None
         try:
             value = self.loader.construct_object(node, deep=True)

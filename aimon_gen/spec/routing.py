@@ -29,7 +29,8 @@ class Matcher:
         """Alertmanager 0.25 matcher syntax: team="genai", severity=~"critical|warning"."""
         if self.values is not None and len(self.values) == 1:
             return f'{self.label}={_quote(next(iter(self.values)))}'
-        pattern = (self.regex or "") if self.values is None else "|".join(_RE2_META.sub(r"\\\1", v) for v in sorted(self.values))
+        pattern = ((self.regex or "") if self.values is None
+                   else "|".join(_RE2_META.sub(r"\\\1", v) for v in sorted(self.values)))
         return f'{self.label}=~{_quote(pattern)}'
 
 

@@ -33,7 +33,8 @@ def classify_rules(files: dict[str, bytes]) -> dict[str, str]:
         for g in (yaml.safe_load(files[path]) or {}).get("groups") or []:
             for r in g.get("rules") or []:
                 names = {m.group(1) for m in _TOKEN.finditer(str(r["expr"])) if m.group(1)}
-                (records.__setitem__(r["record"], names) if "record" in r else alerts.setdefault(r["alert"], set()).update(names))
+                (records.__setitem__(r["record"], names) if "record" in r
+                 else alerts.setdefault(r["alert"], set()).update(names))
 
     def exporters(names, seen=()):
         out = set()
@@ -192,7 +193,8 @@ class WaveChecker:
             ok = bool(should) and not delivered and not not_suppressed
             detail = f"silenced: {', '.join(names)}" if should else "nothing to silence: no other alert fired on it"
             if not_suppressed:
-                detail += f"; not suppressed by Alertmanager: {', '.join(sorted({a['labels']['alertname'] for a in not_suppressed}))}"
+                unsuppressed = ", ".join(sorted({a["labels"]["alertname"] for a in not_suppressed}))
+                detail += f"; not suppressed by Alertmanager: {unsuppressed}"
             if delivered:
                 detail += f"; delivered anyway: {', '.join(sorted({a['labels']['alertname'] for a in delivered}))}"
             self.report.add("inhibition", s.title, ok, detail)
@@ -220,7 +222,8 @@ class WaveChecker:
             ok = bool(hits) and set(fps) <= first
             name = by_fp[fps[0]]["labels"]["alertname"]
             detail = (f"{len(fps)} alerts in the first of {len(hits)} notification(s)" if ok else
-                      f"{len(fps)} alerts that fired together were split: first notification held {len(first & set(fps))}")
+                      f"{len(fps)} alerts that fired together were split: first notification held "
+                      f"{len(first & set(fps))}")
             self.report.add("grouping", f"{name} -> {receiver}", ok, detail)
 
     def _got_any(self, snap) -> set[str]:

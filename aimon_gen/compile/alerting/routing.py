@@ -155,7 +155,8 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
         for labels in scopes or [{}]:
             dropped = frozenset(k for k in labels if keep is not None and k not in keep)
             labels = {k: v for k, v in labels.items() if k not in dropped}
-            owner = next((f"{k}={labels[k]}" for k in ("node_group", "model", "pipeline", "storage") if k in labels), "")
+            owner = next((f"{k}={labels[k]}" for k in ("node_group", "model", "pipeline", "storage") if k in labels),
+                         "")
             out.append(Instance(r["alert"], {**labels, **static}, owner, dropped - set(static)))
     return out
 

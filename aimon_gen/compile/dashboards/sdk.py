@@ -65,9 +65,11 @@ def _panel(m, db, prom, ds, p):
         if p.type in ("stat", "bargauge", "gauge", "table", "state-timeline"):
             b = b.color_scheme(db.FieldColor().mode(m.FieldColorModeId.THRESHOLDS))
     for name, steps in p.overrides:
-        b = b.override_by_name(name, [m.DynamicConfigValue(id_val="thresholds", value=_thresholds(m, db, steps).build())])
+        b = b.override_by_name(name, [m.DynamicConfigValue(id_val="thresholds",
+                                                           value=_thresholds(m, db, steps).build())])
     for regex, steps in p.regex_overrides:
-        b = b.override_by_regexp(regex, [m.DynamicConfigValue(id_val="thresholds", value=_thresholds(m, db, steps).build())])
+        b = b.override_by_regexp(regex, [m.DynamicConfigValue(id_val="thresholds",
+                                                              value=_thresholds(m, db, steps).build())])
     if p.links:
         b = b.links([db.DashboardLink(title).url(url).keep_time(False).include_vars(False) for title, url in p.links])
     for i, t in enumerate(p.targets):

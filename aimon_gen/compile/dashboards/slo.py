@@ -80,7 +80,8 @@ def recorded_rows(slos: list[RecordedSLO], filters: dict) -> list:
                      "slo:burn_rate:ratio: error ratio over the window / error budget; each line turns its "
                      "alert's colour above the burn rate at which that alert fires.",
                      steps=[(None, "green")],
-                     targets=[Target(f'slo:burn_rate:ratio{{{sel}, window=~"{"|".join(shown)}"}}', "{{window}} window")])
+                     targets=[Target(f'slo:burn_rate:ratio{{{sel}, window=~"{"|".join(shown)}"}}',
+                                     "{{window}} window")])
         burn.overrides = [(f"{w} window", [(None, "green"), (rate, _SEVERITY_COLOR.get(sev, "red"))])
                           for w, rate, sev in s.lines]
         rows.append((f"SLO: {s.slo}", [

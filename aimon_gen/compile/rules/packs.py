@@ -116,7 +116,8 @@ def load_pack(path: Path, shown: str, user: bool) -> PackFile:
         raise SpecInvalid([Problem(shown, 0, 0, "", f"cannot read rule pack: {exc}")]) from None
     problems: list[Problem] = []
     if not isinstance(doc, SrcMap) or not isinstance(doc.get("groups"), list):
-        problems.append(Problem(shown, getattr(doc, "line", 1), 1, "", "a rule pack is a mapping with a `groups:` list"))
+        problems.append(Problem(shown, getattr(doc, "line", 1), 1, "",
+                                "a rule pack is a mapping with a `groups:` list"))
         raise SpecInvalid(problems)
     for key in doc:
         if key != "groups":

@@ -192,7 +192,8 @@ def plan_config_checks(stage, bundle: dict) -> list:
     cmds = []
     for path in sorted(p for p in bundle if p.startswith(FOLDER + "prometheus-") and p.endswith(".yml")):
         check_rel = f"{FOLDER}.check-{path[len(FOLDER):]}"
-        (stage / check_rel).write_bytes(render(check_rel, for_local_promtool(_placeholder_secrets(bundle[path], stage), stage),
+        (stage / check_rel).write_bytes(render(check_rel,
+                                               for_local_promtool(_placeholder_secrets(bundle[path], stage), stage),
                                                     "spec", "check"))
         cmds.append(Command("promtool", ("check", "config", "--lint-fatal", check_rel), path))
     return cmds
