@@ -70,10 +70,10 @@ def _walk(node: ast.AST, in_function: bool = False) -> Iterator[tuple[ast.AST, b
         yield from _walk(child, in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef))
 
 
-def _imports(module: str, path: Path) -> list[Import]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    tree = ast.parse("\n".join(lines), filename=str(path))
-    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+def _imports(module: str, text: str, is_package: bool = False) -> list[Import]:
+    lines = text.splitlines()
+    tree = ast.parse(text)
+    package = module.split(".") if is_package else module.split(".")[:-1]
     out = []
     for node, in_function in _walk(tree):
         if not isinstance(node, ast.Import | ast.ImportFrom):
@@ -96,12 +96,12 @@ def _imports(module: str, path: Path) -> list[Import]:
     return out
 
 
-IMPORTS = {m: _imports(m, p) for m, p in MODULES.items()}
+IMPORTS = {m: _imports(m, p.read_text(encoding="utf-8"), p.name == "__init__.py") for m, p in MODULES.items()}
+GRAPH = {m: sorted({i.target for i in imps if i.target in MODULES}) for m, imps in IMPORTS.items()}
 
 
-def _cycles() -> list[list[str]]:
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan), or a module importing itself."""
-    graph = {m: sorted({i.target for i in imps if i.target in MODULES}) for m, imps in IMPORTS.items()}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -137,7 +137,7 @@ def _cycles() -> list[list[str]]:
 
 def test_no_import_cycles():
     report = []
-    for comp in _cycles():
+    for comp in _cycles(GRAPH):
         members = set(comp)
         edges = [f"  {_rel(MODULES[m])}:{i.line} imports {i.target}" + (" (in a function)" if i.in_function else "")
                  for m in comp for i in IMPORTS[m] if i.target in members]
@@ -152,9 +152,9 @@ def test_regular_expressions_live_in_the_promql_module():
                                   "parse PromQL with aimon_gen.promql instead:\n  " + "\n  ".join(users))
 
 
-def _filled_at_import(module: str, path: Path) -> list[str]:
+def _filled_at_import(text: str, shown: str) -> list[str]:
     """Module-level statements that fill another module's attribute, or call a register function."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = ast.parse(text)
     imported = {a.asname or a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
                 for a in n.names}
     out = []
@@ -163,29 +163,29 @@ def _filled_at_import(module: str, path: Path) -> list[str]:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 break
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and "register" in node.func.id:
-                out.append(f"{_rel(path)}:{node.lineno} calls {node.func.id}() at import time")
+                out.append(f"{shown}:{node.lineno} calls {node.func.id}() at import time")
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in FILLERS:
                 owner = node.func.value
                 root = owner.value if isinstance(owner, ast.Attribute) else None
                 if isinstance(root, ast.Name) and root.id in imported:
-                    out.append(f"{_rel(path)}:{node.lineno} fills {ast.unparse(owner)} at import time")
+                    out.append(f"{shown}:{node.lineno} fills {ast.unparse(owner)} at import time")
             elif isinstance(node, ast.Assign | ast.AugAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
                     inner = t.value if isinstance(t, ast.Subscript) else t
                     if (isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name)
                             and inner.value.id in imported):
-                        out.append(f"{_rel(path)}:{node.lineno} sets {ast.unparse(t)} at import time")
+                        out.append(f"{shown}:{node.lineno} sets {ast.unparse(t)} at import time")
     return out
 
 
 def test_no_registration_at_import_time():
     offenders = []
-    for m, path in MODULES.items():
+    for path in MODULES.values():
         text = path.read_text(encoding="utf-8")
         offenders += [f"{_rel(path)}:{n} names {word}" for n, line in enumerate(text.splitlines(), 1)
                       for word in ("EXTRA_PLANS", "_register") if word in line]
-        offenders += _filled_at_import(m, path)
+        offenders += _filled_at_import(text, _rel(path))
     assert not offenders, ("registries are filled at import time; plan from the build result instead:\n  "
                            + "\n  ".join(sorted(set(offenders))))
 
@@ -204,3 +204,22 @@ def test_the_checks_see_the_code():
     assert "aimon_gen.cli" in MODULES and PROMQL in MODULES and "aimon_gen.compile" in MODULES
     assert any(i.target == "aimon_gen.errors" for imps in IMPORTS.values() for i in imps)
     assert any(i.in_function for i in IMPORTS["aimon_gen.cli"])
+
+
+def test_the_checks_catch_what_they_look_for():
+    """Each check on a small made-up case, so a check that silently finds nothing fails here."""
+    assert _cycles({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}) == [["a", "b", "c"]]
+    assert _cycles({"a": ["a"]}) == [["a"]] and _cycles({"a": ["b"], "b": []}) == []
+
+    registry = ("from .. import check\n\ndef plan():\n    check.PLANS.append(1)\n\n"
+                "check.PLANS.append(plan)\ncheck.HOOKS['x'] = plan\n_register()\n")
+    assert _filled_at_import(registry, "m.py") == ["m.py:6 fills check.PLANS at import time",
+                                                   "m.py:7 sets check.HOOKS['x'] at import time",
+                                                   "m.py:8 calls _register() at import time"]
+
+    source = ("import re\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .errors import Problem\n"
+              "def f():\n    from . import scheme\n    import yaml\n    # lazy: only verify needs it\n"
+              "    from .verify import run\n")
+    found = {(i.target, i.in_function, i.commented) for i in _imports("aimon_gen.x", source)}
+    assert found == {("re", False, False), ("typing", False, False), ("aimon_gen.scheme", True, False),
+                     ("yaml", True, False), ("aimon_gen.verify.run", True, True)}
