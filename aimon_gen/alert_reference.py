@@ -52,7 +52,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
                     when = f"for {alert.get('for')}" if alert.get("for") else "always"
                 text = " ".join(str(alert.get("runbook") or alert.get("summary") or "").split())
                 out.append((str(alert["alert"]), pack.path.stem, severity, when, text))
-    out += [tuple(r) for r in SLO_ALERTS]
+    out += [(a, b, c, d, e) for a, b, c, d, e in SLO_ALERTS]
     return out
 
 

@@ -224,7 +224,8 @@ def target_labels(spec, exporter: str, entry, index: int = 0) -> dict[str, str]:
             if not group.targets:
                 return {**labels, "job": job_name, **scheme.kubernetes_target_labels(group)}
             if index >= len(group.targets):
-                raise ScenarioError(f"{entry.name} has {len(group.targets)} target(s); the scenario uses target {index}")
+                raise ScenarioError(f"{entry.name} has {len(group.targets)} target(s); the scenario uses target "
+                                    f"{index}")
             target = group.targets[index]
             return {**labels, "job": job_name, "instance": scheme.instance_of(job, target),
                     "host": split_target(target)[0]}
@@ -325,8 +326,8 @@ def _evaluate(folder: Path, spec, runs, names: list[str], rule_files: list[str],
                   and "Annotations:{" not in line]
         if broken or (proc.returncode != 0 and not found):
             raise ScenarioError("promtool could not run the scenarios:\n" + "\n".join(broken or [text[-3000:]]))
-        for (group, seconds), alerts in found.items():
-            fired.setdefault(int(group[1:]), {}).setdefault(seconds, []).extend(alerts)
+        for (name, seconds), alerts in found.items():
+            fired.setdefault(int(name[1:]), {}).setdefault(seconds, []).extend(alerts)
     return fired
 
 
@@ -352,7 +353,7 @@ def parse_promtool(text: str) -> dict[tuple[str, float], list[dict]]:
     for line in text.splitlines():
         if m := _NAME.match(line):
             group = m.group(1)
-        elif m := _AT.match(line):
+        elif (m := _AT.match(line)) and group is not None:
             at = float(duration_seconds(m.group(2)))  # promtool prints Go durations: 1h30m0s
             out.setdefault((group, at), [])
         elif (m := _LABELS.match(line)) and group is not None and at is not None:

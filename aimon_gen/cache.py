@@ -3,7 +3,8 @@ of the last build without loading the spec model, compiling or rendering again.
 
 Pre-commit hooks and CI run `aimon-gen build --check` on specs that rarely change; a hit
 costs the start-up of the CLI instead of pydantic, Jinja2 and the Grafana SDK (about
-300 ms of imports alone on a 2-core VM; bench/bench.py measures it). The inputs, all compared exactly before a hit is used:
+300 ms of imports alone on a 2-core VM; bench/bench.py measures it). The inputs, all compared
+exactly before a hit is used:
 - the spec's bytes, its path as named and as resolved, and the output formats;
 - aimon-gen itself: every file of the package and of the shipped `rules/` and
   `dashboards/` (path, size, mtime, as Python's own bytecode cache does);

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import typer.core
@@ -63,7 +63,7 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+def _main(version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True,
                                                           help="Print the version and exit.")] = None) -> None:
     pass
 
@@ -72,13 +72,14 @@ def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=
 def build(
     spec: SpecArg,
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("out"),
-    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 with a diff when the output folder is stale.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 with a diff when the output folder is "
+                                                        "stale.")] = False,
     no_validate: Annotated[bool, typer.Option("--no-validate", help="Skip promtool/amtool (not recommended).")] = False,
     timings: Annotated[bool, typer.Option("--timings", help="Print how long each external check took.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild and re-check even when no input changed "
                                            "since the last build (see the README's build cache).")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print problems only.")] = False,
-    format: Annotated[Optional[str], typer.Option(
+    format: Annotated[str | None, typer.Option(
         "--format", help="files | kubernetes | both (default: the spec's outputs.formats, else files). "
                          "Kubernetes manifests go under kubernetes/.", show_default=False)] = None,
 ) -> None:
@@ -89,7 +90,7 @@ def build(
         _err(f"--format {format}: choose files, kubernetes or both")
         raise typer.Exit(2)
     result = _guard(lambda: run_build(spec, out, validate=not no_validate, check_only=check,
-                                      formats=BUILD_FORMATS.get(format, ()), use_cache=not no_cache))
+                                      formats=BUILD_FORMATS.get(format or "", ()), use_cache=not no_cache))
     _print_warnings(result.warnings)
     if result.recovered:
         _err(f"{out}: {result.recovered} (an earlier build was stopped while writing it)")
@@ -152,7 +153,8 @@ def init(
 
 
 @app.command(cls=_Command, short_help="Print the spec's JSON Schema, or its reference as Markdown.")
-def schema(markdown: Annotated[bool, typer.Option("--markdown", help="Print the spec reference as Markdown.")] = False) -> None:
+def schema(markdown: Annotated[bool, typer.Option("--markdown",
+                                                  help="Print the spec reference as Markdown.")] = False) -> None:
     """Print the JSON Schema of the spec (for editors), or the reference as Markdown."""
     import json
 
@@ -182,7 +184,7 @@ def thresholds() -> None:
 
 
 @app.command(cls=_Command, short_help="List every shipped alert and what to do when it fires.")
-def alerts(readme: Annotated[Optional[Path], typer.Option(
+def alerts(readme: Annotated[Path | None, typer.Option(
         "--readme", help="Rewrite the alert table between the markers in this README instead of printing it.")] = None,
 ) -> None:
     """List every shipped alert: severity, threshold, what it means and what to do."""
@@ -201,9 +203,11 @@ def alerts(readme: Annotated[Optional[Path], typer.Option(
 @app.command(cls=_Command, short_help="Run the behaviour scenarios against SPEC's alerts.")
 def scenarios(
     spec: SpecArg,
-    folder: Annotated[Optional[list[Path]], typer.Option(
-        "--scenarios", help="A folder of your own scenario files (*.yaml), run with the shipped ones (repeatable).")] = None,
-    only_mine: Annotated[bool, typer.Option("--only-mine", help="Run only the folders given with --scenarios.")] = False,
+    folder: Annotated[list[Path] | None, typer.Option(
+        "--scenarios",
+        help="A folder of your own scenario files (*.yaml), run with the shipped ones (repeatable).")] = None,
+    only_mine: Annotated[bool, typer.Option("--only-mine",
+                                            help="Run only the folders given with --scenarios.")] = False,
 ) -> None:
     """Run the behaviour scenarios (real exporter faults and healthy busy workloads over time)
     against SPEC's generated rules with promtool; exit 1 when an alert misbehaves."""
@@ -242,11 +246,18 @@ def scenarios(
 @app.command(cls=_Command, short_help="Run the generated stack for real, break things, check alerts.")
 def verify(
     spec: SpecArg,
-    prometheus: Annotated[Optional[str], typer.Option("--prometheus", help="Prometheus binary (default: prometheus on PATH).")] = None,
-    alertmanager: Annotated[Optional[str], typer.Option("--alertmanager", help="Alertmanager binary (default: prometheus-alertmanager or alertmanager on PATH).")] = None,
-    node_exporter: Annotated[Optional[str], typer.Option("--node-exporter", help="node_exporter binary (default: prometheus-node-exporter or node_exporter on PATH).")] = None,
-    keep: Annotated[bool, typer.Option("--keep", help="Leave the stack running after the checks and print its URLs; Ctrl-C stops it.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Longest wait, in seconds, for any one condition (targets up, a fault's alerts).")] = 120.0,
+    prometheus: Annotated[str | None, typer.Option("--prometheus",
+                                                   help="Prometheus binary (default: prometheus on PATH).")] = None,
+    alertmanager: Annotated[str | None, typer.Option("--alertmanager", help="Alertmanager binary (default: "
+                                                                            "prometheus-alertmanager or alertmanager "
+                                                                            "on PATH).")] = None,
+    node_exporter: Annotated[str | None, typer.Option("--node-exporter", help="node_exporter binary (default: "
+                                                                              "prometheus-node-exporter or "
+                                                                              "node_exporter on PATH).")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the stack running after the checks and print its URLs; "
+                                                      "Ctrl-C stops it.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Longest wait, in seconds, for any one condition (targets "
+                                                             "up, a fault's alerts).")] = 120.0,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress lines.")] = False,
 ) -> None:
     """Run the generated stack for real on 127.0.0.1 (Prometheus, Alertmanager, node_exporter,
@@ -275,9 +286,9 @@ def verify(
 @app.command(cls=_Command, short_help="Estimate series, samples/s and disk per scrape job.")
 def plan(
     spec: SpecArg,
-    assume: Annotated[Optional[list[str]], typer.Option(
+    assume: Annotated[list[str] | None, typer.Option(
         "--assume", help="Override an assumption, e.g. --assume host_cpus=128 (repeatable).")] = None,
-    budget: Annotated[Optional[int], typer.Option(
+    budget: Annotated[int | None, typer.Option(
         "--budget", help="Series one Prometheus should hold (default: prometheus.series_budget).")] = None,
 ) -> None:
     """Estimate active series, samples per second and disk per scrape job; warn above the series budget."""

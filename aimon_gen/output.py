@@ -38,7 +38,8 @@ def _manifest(out_dir: Path) -> tuple[list[str], list[str]]:
         text = (out_dir / MANIFEST).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return [], []
-    safe, unsafe = [], []
+    safe: list[str] = []
+    unsafe: list[str] = []
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
@@ -49,7 +50,8 @@ def _manifest(out_dir: Path) -> tuple[list[str], list[str]]:
 def _inside(rel: str) -> bool:
     # Generated paths are plain relative paths; anything else was not written by a build.
     parts = rel.split("/")
-    return not rel.startswith("/") and "\\" not in rel and "\0" not in rel and all(p not in ("", ".", "..") for p in parts)
+    return (not rel.startswith("/") and "\\" not in rel and "\0" not in rel
+            and all(p not in ("", ".", "..") for p in parts))
 
 
 @contextmanager
@@ -279,7 +281,7 @@ def _prune_empty(folder: Path, root: Path) -> None:
 
 def diff(out_dir: Path, files: dict[str, bytes]) -> str:
     """Unified diff from out_dir as it is to what the build would write ('' when current)."""
-    chunks = []
+    chunks: list[str] = []
     for rel in sorted(set(files) | previous(out_dir)):
         path = out_dir / rel
         old = path.read_bytes() if path.is_file() else None

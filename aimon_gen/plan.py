@@ -159,9 +159,11 @@ def report(plan: Plan, spec) -> tuple[str, list[str]]:
     rows = [("job", "targets", "series", "samples/s")]
     for j in plan.jobs:
         rows.append((j.job, str(j.targets), f"{j.series:,}", f"{j.series / plan.scrape_interval_s:,.0f}"))
-    rows.append(("total", str(sum(j.targets for j in plan.jobs)), f"{plan.series:,}", f"{plan.samples_per_second:,.0f}"))
+    rows.append(("total", str(sum(j.targets for j in plan.jobs)), f"{plan.series:,}",
+                 f"{plan.samples_per_second:,.0f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in rows]
     p = spec.prometheus
     if plan.disk_bytes is not None:
         lines.append(f"disk for {p.retention.time} retention: {_size(plan.disk_bytes)} "

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # compile/ imports this module: the type only, no import cycl
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class _Dumper(_Dumper):  # type: ignore[valid-type,misc]
+class _Dumper(_Dumper):  # type: ignore[valid-type,misc,no-redef]
     pass
 
 

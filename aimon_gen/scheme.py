@@ -14,6 +14,7 @@ series from different exporters on one host join:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from . import kinds
 from .spec.types import split_target
@@ -37,7 +38,7 @@ class TargetGroup:
     targets: tuple[str, ...]   # host:port
     labels: tuple[tuple[str, str], ...]
     source: tuple              # spec path of the entry that declared it, for error messages
-    kubernetes: object = None  # KubernetesTargets: found by Kubernetes service discovery (targets empty)
+    kubernetes: Any = None  # KubernetesTargets: found by Kubernetes service discovery (targets empty)
 
 
 @dataclass(frozen=True)

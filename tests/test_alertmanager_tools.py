@@ -74,6 +74,7 @@ def _spec(write_spec, tmp_path, text=EVERY_CHANNEL):
     return write_spec(text.replace("SECRETS", str(secrets)))
 
 
+@pytest.mark.e2e  # many amtool runs or checked builds (slow)
 def test_every_channel_kind_passes_amtool_check_config(tmp_path, write_spec):
     tool("amtool")
     out = tmp_path / "out"
@@ -87,6 +88,7 @@ def test_every_channel_kind_passes_amtool_check_config(tmp_path, write_spec):
     assert checked.returncode == 0 and "SUCCESS" in checked.stdout, checked.stdout + checked.stderr
 
 
+@pytest.mark.e2e  # many amtool runs or checked builds (slow)
 def test_secrets_never_reach_the_output(tmp_path, write_spec):
     tool("amtool")
     out = tmp_path / "out"
@@ -153,6 +155,7 @@ def test_example_routing_tests_run_in_the_build(tmp_path):
     check.run(stage, check.CheckPlan([c for c in checks.commands if c.tool == "amtool"]))
 
 
+@pytest.mark.e2e  # many amtool runs or checked builds (slow)
 def test_python_router_agrees_with_amtool(tmp_path, write_spec):
     """The build-time analysis is only as good as its mirror of Alertmanager's routing."""
     amtool = tool("amtool")
@@ -178,6 +181,7 @@ def _post(url: str, body) -> None:
     urllib.request.urlopen(req, timeout=5).read()
 
 
+@pytest.mark.e2e  # runs a real Alertmanager
 def test_inhibitions_in_a_running_alertmanager(tmp_path, write_spec):
     """Node down silences the host's other alerts; critical silences the same alert's warning;
     an SLO page silences its ticket. Alerts on other hosts stay active."""
@@ -261,6 +265,7 @@ alerting:
 """
 
 
+@pytest.mark.e2e  # runs a real Alertmanager
 def test_slack_notification_reads_the_url_file_and_says_what_broke(tmp_path, write_spec):
     """A running Alertmanager posts to the URL in api_url_file, with summary, severity,
     description and runbook in the text (Alertmanager's own default text is empty)."""
@@ -313,6 +318,7 @@ def test_slack_notification_reads_the_url_file_and_says_what_broke(tmp_path, wri
         server.shutdown()
 
 
+@pytest.mark.e2e  # many amtool runs or checked builds (slow)
 def test_output_readme_commands_run_and_list_the_secret_files(tmp_path, write_spec):
     tool("amtool")
     out = tmp_path / "out"

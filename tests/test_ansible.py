@@ -17,6 +17,8 @@ import pytest
 from aimon_gen.verify.stack import free_port
 from conftest import MINIMAL, ROOT, stop, tool
 
+pytestmark = pytest.mark.e2e  # runs ansible-playbook against real Prometheus and Alertmanager
+
 PLAYBOOK = ROOT / "examples" / "ansible" / "playbook.yml"
 INVENTORY = ROOT / "examples" / "ansible" / "inventory.ini"
 SPEC = MINIMAL + """

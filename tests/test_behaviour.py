@@ -27,6 +27,7 @@ def outcomes() -> dict[str, list[behaviour.Outcome]]:
     return {spec.name: behaviour.run(spec, scenarios, tool("promtool")) for spec in SPECS}
 
 
+@pytest.mark.e2e  # runs the behaviour scenarios through promtool
 @pytest.mark.parametrize("spec", [s.name for s in SPECS])
 def test_scenarios_hold_on_example_specs(outcomes, spec):
     failed = [o for o in outcomes[spec] if not o.ok]
@@ -34,6 +35,7 @@ def test_scenarios_hold_on_example_specs(outcomes, spec):
     assert not failed, "\n" + behaviour.report(failed)
 
 
+@pytest.mark.e2e  # runs the behaviour scenarios through promtool
 def test_every_scenario_runs_on_some_spec(outcomes):
     ran = {o.scenario.name for runs in outcomes.values() for o in runs}
     never = [s.name for s in behaviour.load_folder(SCENARIOS) if s.name not in ran]
@@ -63,6 +65,7 @@ def _reads(bundle: dict) -> dict[str, set[str]]:
     return {a: raw(n) for a, n in alerts.items()}
 
 
+@pytest.mark.e2e  # runs the behaviour scenarios through promtool
 def test_every_alert_fires_in_a_scenario_and_stays_quiet_in_another(outcomes):
     reads: dict[str, set[str]] = {}
     for spec in SPECS:
@@ -109,6 +112,7 @@ scenarios:
 """
 
 
+@pytest.mark.e2e  # runs the behaviour scenarios through promtool
 def test_runner_reports_what_fired_and_what_did_not(tmp_path):
     path = tmp_path / "hot.yaml"
     path.write_text(_HOT)
@@ -175,6 +179,7 @@ scenarios:
 """
 
 
+@pytest.mark.e2e  # runs the behaviour scenarios through promtool
 @pytest.mark.parametrize("text, code, said", [(_COOLS, 0, "1 passed, 0 failed"), (_HOT, 1, "0 passed, 1 failed")])
 def test_cli_runs_a_users_scenarios(tmp_path, text, code, said):
     from typer.testing import CliRunner
@@ -190,6 +195,7 @@ def test_cli_runs_a_users_scenarios(tmp_path, text, code, said):
     assert said in r.output
 
 
+@pytest.mark.e2e  # runs the behaviour scenarios through promtool
 def test_cli_scenarios_reports_a_bad_file(tmp_path):
     from typer.testing import CliRunner
 

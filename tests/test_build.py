@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -25,6 +26,7 @@ def run(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "aimon_gen", *args], cwd=cwd, capture_output=True, text=True)
 
 
+@pytest.mark.e2e  # checked builds of the example (slow)
 def test_out_is_the_current_build_of_the_example(tmp_path):
     """out/ is committed: it must equal a fresh, promtool-checked build of specs/example.yaml."""
     tool("promtool")
@@ -35,6 +37,7 @@ def test_out_is_the_current_build_of_the_example(tmp_path):
     assert _tree(fresh) == _tree(ROOT / "out"), "out/ is stale: run ./dev example and commit out/"
 
 
+@pytest.mark.e2e  # checked builds of the example (slow)
 def test_same_spec_same_bytes(tmp_path, monkeypatch):
     first, _, _ = generate(EXAMPLE)
     second, _, _ = generate(EXAMPLE)
@@ -92,6 +95,7 @@ def test_refuses_to_overwrite_a_file_it_did_not_write(tmp_path, write_spec):
     assert (out / "prometheus.yml").read_text() == "hand-written\n"
 
 
+@pytest.mark.e2e  # checked builds of the example (slow)
 def test_promtool_failure_leaves_output_as_it_was(tmp_path, write_spec):
     tool("promtool")
     out = tmp_path / "out"
@@ -108,6 +112,7 @@ def test_promtool_failure_leaves_output_as_it_was(tmp_path, write_spec):
     assert not [p for p in tmp_path.iterdir() if ".aimon-gen-" in p.name], "staging folder left behind"
 
 
+@pytest.mark.e2e  # checked builds of the example (slow)
 def test_secret_files_are_referenced_not_inlined(tmp_path, write_spec):
     tool("promtool")
     spec = write_spec(MINIMAL + """\
@@ -149,6 +154,7 @@ def test_check_plan_runs_a_tool_on_every_output_from_the_result_alone():
     assert not set(checks.files) & set(docs)
 
 
+@pytest.mark.e2e  # a checked, sharded build
 def test_sharded_configs_with_secret_files_pass_the_build_check(tmp_path, write_spec):
     """Shard configs sit in sharding/: their placeholder secrets are found relative to them."""
     tool("promtool")
@@ -167,6 +173,7 @@ prometheus:
     assert not [p for p in out.rglob("*") if ".check-" in str(p)], "check-only files reached the output"
 
 
+@pytest.mark.e2e  # checked builds of the example (slow)
 def test_missing_promtool_is_named_with_how_to_install(tmp_path, write_spec):
     env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
     r = subprocess.run([sys.executable, "-m", "aimon_gen", "build", str(write_spec(MINIMAL)), "-o",

@@ -28,6 +28,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.e2e  # checked builds (slow)
 def test_a_hit_writes_exactly_what_a_fresh_build_writes(tmp_path):
     cold = build(EXAMPLE, tmp_path / "a", validate=False)
     warm = build(EXAMPLE, tmp_path / "b", validate=False)
@@ -42,6 +43,7 @@ def test_a_hit_writes_exactly_what_a_fresh_build_writes(tmp_path):
     assert again.cached and "+edited" not in again.diff and "-edited" in again.diff
 
 
+@pytest.mark.e2e  # checked builds (slow)
 def test_a_hit_does_not_load_the_compiler(tmp_path):
     """The point of the cache: an unchanged spec costs the CLI's start-up, not pydantic,
     Jinja2, PyYAML and the Grafana SDK."""
@@ -104,6 +106,7 @@ def test_aimon_gens_own_files_are_inputs(tmp_path):
     assert cache.lookup(EXAMPLE, (), need_checked=False) is not None
 
 
+@pytest.mark.e2e  # checked builds (slow)
 def test_a_checked_hit_needs_the_same_promtool_and_amtool(tmp_path, monkeypatch):
     promtool, amtool = tool("promtool"), tool("amtool")
     unchecked = build(EXAMPLE, tmp_path / "out", validate=False)
@@ -131,6 +134,7 @@ def test_errors_are_never_cached(tmp_path, write_spec):
     assert not any(cache.folder().iterdir())
 
 
+@pytest.mark.e2e  # checked builds (slow)
 def test_a_broken_or_unwritable_cache_is_ignored(tmp_path, monkeypatch, write_spec):
     spec = write_spec(MINIMAL)
     build(spec, tmp_path / "a", validate=False)
@@ -145,6 +149,7 @@ def test_a_broken_or_unwritable_cache_is_ignored(tmp_path, monkeypatch, write_sp
     assert _tree(tmp_path / "d") == _tree(tmp_path / "a")
 
 
+@pytest.mark.e2e  # checked builds (slow)
 def test_cli_no_cache_and_the_cached_note(tmp_path, write_spec):
     spec = write_spec(MINIMAL)
     cmd = [sys.executable, "-m", "aimon_gen", "build", str(spec), "-o", str(tmp_path / "out"), "--no-validate"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from aimon_gen.cli import app
@@ -39,6 +40,7 @@ def test_the_starter_spec_points_to_a_reference_a_pip_user_has(tmp_path):
     assert "aimon-gen schema --markdown" in text and "README" not in text
 
 
+@pytest.mark.e2e  # a checked build (slow)
 def test_validate_prints_the_warnings_build_prints(tmp_path):
     import shutil
     import subprocess

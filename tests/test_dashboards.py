@@ -416,6 +416,7 @@ def test_an_alert_above_zero_leaves_zero_green(example):
     assert base == "green" and 0 < value < 1e-6 and colour == "orange"
 
 
+@pytest.mark.e2e  # builds in several processes (slow)
 def test_same_bytes_across_processes_and_hash_seeds(tmp_path):
     import os
     import subprocess

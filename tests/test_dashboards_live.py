@@ -25,6 +25,8 @@ from catalog_exporter import CatalogExporter
 from aimon_gen.verify.stack import free_port
 from conftest import stop, tool
 
+pytestmark = pytest.mark.e2e  # runs every dashboard query against a live Prometheus
+
 _VAR = re.compile(r"\$\{?(\w+)\}?")
 _GRAFANA = {"__rate_interval": "15s", "__interval": "5s", "__range": "1h"}
 

@@ -28,6 +28,8 @@ from aimon_gen.build import build
 from aimon_gen.errors import CheckFailed, SpecInvalid
 from conftest import ROOT, tool
 
+pytestmark = pytest.mark.e2e  # builds and checks over a hundred mutated specs
+
 SPECS = {p.name: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "specs").glob("*.yaml"))}
 EXAMPLES = int(os.environ.get("AIMON_GEN_FUZZ_EXAMPLES", "120"))
 

@@ -66,6 +66,7 @@ def built(tmp_path_factory):
     return out
 
 
+@pytest.mark.e2e  # the module's checked kubernetes build (slow)
 def test_every_manifest_is_named_namespaced_and_listed(built):
     docs = _manifests(built)
     kustomization = docs.pop("kustomization.yaml")
@@ -81,6 +82,7 @@ def test_every_manifest_is_named_namespaced_and_listed(built):
     assert "Secret" in kinds
 
 
+@pytest.mark.e2e  # the module's checked kubernetes build (slow)
 def test_dashboards_are_configmaps_the_sidecar_loads(built):
     docs = _manifests(built)
     dashboards = sorted(p.name for p in (built / "dashboards").glob("*.json"))
@@ -94,6 +96,7 @@ def test_dashboards_are_configmaps_the_sidecar_loads(built):
         assert len(text.encode()) < 1024 * 1024
 
 
+@pytest.mark.e2e  # the module's checked kubernetes build (slow)
 def test_alertmanager_secret_keeps_secrets_as_files(built, tmp_path):
     secret = next(d for d in _manifests(built).values() if d["kind"] == "Secret")
     assert secret["metadata"]["name"] == "alertmanager-main"
@@ -105,6 +108,7 @@ def test_alertmanager_secret_keeps_secrets_as_files(built, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+@pytest.mark.e2e  # the module's checked kubernetes build (slow)
 def test_scrape_manifests_keep_the_job_names_rules_select_on(built):
     docs = _manifests(built)
     sc = docs["scrapeconfig-ai-k8s-node-exporter.yaml"]
@@ -123,6 +127,7 @@ def test_scrape_manifests_keep_the_job_names_rules_select_on(built):
     assert docs["servicemonitor-ai-k8s-pipelines-etl.yaml"]["spec"]["endpoints"][0]["port"] == "metrics"
 
 
+@pytest.mark.e2e  # the module's checked kubernetes build (slow)
 def test_selectors_become_kubernetes_sd_in_prometheus_yml(built):
     prom = yaml.safe_load((built / "prometheus.yml").read_text())
     jobs = {sc["job_name"]: sc for sc in prom["scrape_configs"]}
@@ -186,6 +191,7 @@ def test_oversized_dashboard_is_an_error_at_the_spec(tmp_path, write_spec):
     assert "1 MiB" in ctx.errors[0].message
 
 
+@pytest.mark.e2e  # a checked build per format (slow)
 def test_format_flag_chooses_what_is_written(tmp_path, write_spec):
     tool("promtool")
     tool("amtool")

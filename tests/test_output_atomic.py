@@ -103,6 +103,7 @@ def _build_in_child(spec, out, kill_at: int) -> int:
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
+@pytest.mark.e2e  # kills builds at every install step
 def test_a_build_killed_at_any_install_step_leaves_old_or_new(tmp_path, write_spec):
     old_spec, new_spec = write_spec(OLD, "old.yaml"), write_spec(NEW, "new.yaml")
     scratch = tmp_path / "scratch"
@@ -135,6 +136,7 @@ def test_a_build_killed_at_any_install_step_leaves_old_or_new(tmp_path, write_sp
     assert "old" in outcomes and "new" in outcomes and len(outcomes) > 10, outcomes
 
 
+@pytest.mark.e2e  # checked builds in subprocesses (slow)
 def test_check_reports_an_interrupted_install_and_build_completes_it(tmp_path, write_spec):
     old_spec, new_spec = write_spec(OLD, "old.yaml"), write_spec(NEW, "new.yaml")
     out = tmp_path / "out"
@@ -169,6 +171,7 @@ def test_a_file_that_cannot_be_replaced_rolls_back_every_other(tmp_path, write_s
     assert _tree(out) == before
 
 
+@pytest.mark.e2e  # checked builds in subprocesses (slow)
 def test_a_failed_replace_rolls_back_every_other(tmp_path, write_spec, monkeypatch):
     # As root no permission stops a rename, so the failure is injected at the OS call.
     old_spec, new_spec = write_spec(OLD, "old.yaml"), write_spec(NEW, "new.yaml")
@@ -207,6 +210,7 @@ def test_builds_of_one_folder_wait_for_each_other(tmp_path):
                 pass
 
 
+@pytest.mark.e2e  # checked builds in subprocesses (slow)
 def test_a_tampered_manifest_never_deletes_outside_the_folder(tmp_path, write_spec):
     spec = write_spec(OLD, "old.yaml")
     out = tmp_path / "out"
@@ -224,6 +228,7 @@ def test_a_tampered_manifest_never_deletes_outside_the_folder(tmp_path, write_sp
     assert "lists '../victim', which is not inside the output folder" in r.stderr
 
 
+@pytest.mark.e2e  # checked builds in subprocesses (slow)
 def test_stale_staging_folders_of_killed_runs_are_removed(tmp_path, write_spec):
     spec = write_spec(OLD, "old.yaml")
     out = tmp_path / "out"
@@ -234,6 +239,7 @@ def test_stale_staging_folders_of_killed_runs_are_removed(tmp_path, write_spec):
     assert not stale.exists()
 
 
+@pytest.mark.e2e  # checked builds in subprocesses (slow)
 def test_no_lock_file_is_left_and_a_failed_first_build_leaves_no_folder(tmp_path, write_spec):
     spec = write_spec(OLD, "old.yaml")
     out = tmp_path / "out"

@@ -7,11 +7,13 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
 import yaml
 
 from conftest import EXAMPLE, ROOT, tool
 
 
+@pytest.mark.e2e  # builds a wheel in a fresh venv
 def test_wheel_installs_and_builds_from_a_fresh_venv(tmp_path):
     tool("promtool")
     tool("amtool")
@@ -54,6 +56,7 @@ def test_usage_error_exits_2():
     assert r.returncode == 2
 
 
+@pytest.mark.e2e  # a checked build in a subprocess
 def test_init_writes_a_spec_that_builds(tmp_path):
     tool("promtool")
     r = subprocess.run([sys.executable, "-m", "aimon_gen", "init", "my.yaml"], cwd=tmp_path, capture_output=True,
@@ -84,6 +87,7 @@ def test_pre_commit_hook_runs_the_check():
     assert hook["entry"].split()[:2] == ["aimon-gen", "build"] and "--check" in hook["entry"]
 
 
+@pytest.mark.e2e  # a checked build in a subprocess
 def test_output_folder_that_is_a_file_is_a_user_error(tmp_path):
     (tmp_path / "out").write_text("not a folder")
     spec = tmp_path / "s.yaml"

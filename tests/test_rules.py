@@ -137,6 +137,7 @@ def test_runbook_base_url_from_the_spec(write_spec):
     assert "https://wiki.example.org/rb/GPUMissing" in urls
 
 
+@pytest.mark.e2e  # slow
 def test_every_alert_rule_has_a_firing_and_a_quiet_test():
     files, _, _ = generate(EXAMPLE)
     groups = [t for path, body in files.items() if path.startswith("tests/") and path != "tests/slo.test.yml"
@@ -159,6 +160,7 @@ def test_every_alert_rule_has_a_firing_and_a_quiet_test():
             assert any(c["alertname"] == name and c["exp_alerts"] == [] for c in group["alert_rule_test"]), name
 
 
+@pytest.mark.e2e  # builds every spec twice (slow)
 def test_output_is_deterministic():
     first, _, _ = generate(EXAMPLE)
     second, _, _ = generate(EXAMPLE)

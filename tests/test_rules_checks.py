@@ -42,6 +42,7 @@ def problems(tmp_path, pack: str) -> list:
     return exc.value.problems
 
 
+@pytest.mark.e2e  # a checked build
 def test_user_pack_adds_alerts_with_tests_that_pass_promtool(tmp_path):
     files, _, _ = generate(with_pack(tmp_path, GOOD_PACK))
     groups = {g["name"]: g["rules"] for g in yaml.safe_load(files["alert.rules.yml"])["groups"]}

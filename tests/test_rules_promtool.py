@@ -5,10 +5,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from aimon_gen.build import generate
 from conftest import EXAMPLE, tool
+
+pytestmark = pytest.mark.e2e  # every test runs promtool on a full build's rules and tests
 
 ALL_KINDS = """
 version: 1

@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -59,6 +60,7 @@ def _build(tmp_path, write_spec, sd: str) -> Path:
     return out
 
 
+@pytest.mark.e2e  # promtool service discovery on full builds (slow)
 def test_label_scheme_as_prometheus_sees_it(tmp_path, write_spec):
     promtool = tool("promtool")
     out = _build(tmp_path, write_spec, "static")
@@ -95,6 +97,7 @@ def test_label_scheme_as_prometheus_sees_it(tmp_path, write_spec):
     assert len(seen) == len(set(seen))
 
 
+@pytest.mark.e2e  # promtool service discovery on full builds (slow)
 def test_file_sd_gives_the_same_targets_as_static(tmp_path, write_spec):
     promtool = tool("promtool")
     static = _build(tmp_path, write_spec, "static")

@@ -98,6 +98,7 @@ def _load(path):
     return yaml.safe_load(path.read_text())
 
 
+@pytest.mark.e2e  # checked sharded builds (slow)
 def test_shard_configs_split_every_job_by_hashmod(tmp_path, write_spec):
     out = _build(tmp_path, write_spec, "federation")
     shards = [_load(out / f"sharding/prometheus-shard-{i}.yml") for i in range(3)]
@@ -124,6 +125,7 @@ def test_shard_configs_split_every_job_by_hashmod(tmp_path, write_spec):
     assert "Sharded Prometheus" in readme and "--storage.tsdb.min-block-duration=2h" in readme
 
 
+@pytest.mark.e2e  # checked sharded builds (slow)
 def test_every_generated_config_passes_promtool(tmp_path, write_spec):
     """The build checked them already; this runs promtool on the written files as a user would
     (credentials and rule files where the configs say)."""
@@ -135,6 +137,7 @@ def test_every_generated_config_passes_promtool(tmp_path, write_spec):
         assert r.returncode == 0, (cfg.name, r.stdout + r.stderr)
 
 
+@pytest.mark.e2e  # checked sharded builds (slow)
 def test_remote_write_layer_has_no_global_prometheus(tmp_path, write_spec):
     out = _build(tmp_path, write_spec, "remote_write")
     assert not (out / "sharding/prometheus-global.yml").exists()
@@ -144,6 +147,7 @@ def test_remote_write_layer_has_no_global_prometheus(tmp_path, write_spec):
     assert "mimirtool rules load" in readme
 
 
+@pytest.mark.e2e  # checked sharded builds (slow)
 def test_one_shard_writes_no_sharding_folder(tmp_path, write_spec):
     tool("promtool")
     tool("amtool")

@@ -32,6 +32,8 @@ from catalog_exporter import CatalogExporter
 from aimon_gen.verify.stack import free_port
 from conftest import stop, tool
 
+pytestmark = pytest.mark.e2e  # starts sharded Prometheus servers and node_exporter
+
 PACK = {"groups": [
     {"name": "e2e-per-target", "rules": [
         {"record": "instance:up:max", "expr": "max by (instance, job) (up)"},

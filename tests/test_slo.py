@@ -222,6 +222,7 @@ def test_tiers_are_settings(write_spec):
     assert all("sli_total" not in a["expr"] for a in alerts)   # min_request_rate 0: no guard
 
 
+@pytest.mark.e2e  # builds every spec twice (slow)
 def test_output_is_deterministic(write_spec):
     path = write_spec(ALL_KINDS)
     assert generate(path)[0]["slo.rules.yml"] == generate(path)[0]["slo.rules.yml"]

@@ -17,6 +17,8 @@ from aimon_gen.render import render
 from conftest import tool
 from test_slo import ALL_KINDS, BASE
 
+pytestmark = pytest.mark.e2e  # every test runs promtool on a full SLO build
+
 
 def _write(tmp_path, bundle, rules_doc=None):
     (tmp_path / "tests").mkdir(exist_ok=True)

@@ -18,6 +18,8 @@ from aimon_gen.cli import BUILD_FORMATS, app
 
 from conftest import MINIMAL, ROOT, tool
 
+pytestmark = pytest.mark.e2e  # runs terraform on the example module
+
 MODULE = ROOT / "examples" / "terraform" / "main.tf"
 
 

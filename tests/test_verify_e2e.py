@@ -13,6 +13,8 @@ import pytest
 
 from conftest import ROOT, tool
 
+pytestmark = pytest.mark.e2e  # runs `aimon-gen verify`: the whole live stack
+
 CLI = str(ROOT / ".venv" / "bin" / "aimon-gen")
 
 

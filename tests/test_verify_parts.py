@@ -56,6 +56,7 @@ def test_for_is_compressed_and_capped(given, expected):
     assert rewrite.scale_for(given) == expected
 
 
+@pytest.mark.e2e  # verify's parts against promtool on the whole example (slow)
 def test_rewritten_rules_still_pass_promtool(example, tmp_path):
     files, _ = example
     rule_files = [p for p in files if p.endswith(".rules.yml")]
@@ -77,6 +78,7 @@ def _sd_labels(promtool: str, folder: Path, job: str) -> list[dict]:
                    for t in json.loads(out)))
 
 
+@pytest.mark.e2e  # verify's parts against promtool on the whole example (slow)
 def test_rewritten_targets_keep_every_label_promtool_computes(example, tmp_path):
     """promtool's view of the final target labels: production config vs verify's loopback copy."""
     files, spec = example
@@ -172,6 +174,7 @@ def _fleet(example):
     return fleet
 
 
+@pytest.mark.e2e  # serves every simulated exporter
 @pytest.mark.parametrize("job, kind", [("dcgm_exporter", "dcgm_exporter"), ("vllm", "vllm"), ("storage_s3", "s3"),
                                        ("ml_inference", "custom"), ("pipelines", "pipeline"), ("sglang", "sglang")])
 def test_simulator_serves_exactly_the_catalog(example, job, kind):
@@ -295,6 +298,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.e2e  # starts node_exporter
 def test_stack_stops_processes_and_removes_its_folder_even_on_ctrl_c():
     binary = tool("node_exporter")
     with pytest.raises(KeyboardInterrupt):

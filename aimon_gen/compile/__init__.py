@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..render import documents
 from ..spec.checks import Finding
@@ -26,7 +27,7 @@ from .slo.unittests import compile_slo_tests
 
 @dataclass
 class Context:
-    spec: object         # Spec
+    spec: Any            # Spec
     spec_file: str       # as the user named it, for messages
     spec_dir: Path       # user rule packs are relative to it
     # Findings (spec path, message) that do not stop the build; shown at their spec line.

@@ -43,13 +43,15 @@ def _sharding(spec, retention: list[str], paths: list[str]) -> list[str]:
     lines += ["```", "",
               "Rule groups whose every aggregation keeps `instance` or `host` (and that use no `absent()`) are exact "
               "on one shard: `sharding/shard-<file>.rules.yml`, loaded by every shard. The others need all targets' "
-              "data: `sharding/global-<file>.rules.yml`, evaluated by the global layer. The top-level `prometheus.yml` and rule "
-              "files are the single-server view (the promtool unit tests run against them).", ""]
+              "data: `sharding/global-<file>.rules.yml`, evaluated by the global layer. The top-level "
+              "`prometheus.yml` and rule files are the single-server view (the promtool unit tests run against "
+              "them).", ""]
     if p.global_layer == "federation":
         lines += ["### Global layer: federation", "",
                   "`sharding/prometheus-global.yml` scrapes each shard's `/federate` with `honor_labels: true` "
                   "(series keep their `shard`, `job` and `instance`) for every series the shards record and the "
-                  "raw series the global rules read (`match[]`), evaluates the `global-*.rules.yml` and sends its alerts. "
+                  "raw series the global rules read (`match[]`), evaluates the `global-*.rules.yml` and sends its "
+                  "alerts. "
                   f"It expects the shards at {', '.join(f'`{a}`' for a in shard_addresses(spec))} "
                   "(`prometheus.shard_targets`).", "",
                   "```sh", "prometheus --config.file=sharding/prometheus-global.yml", "```", ""]

@@ -76,7 +76,7 @@ def fire_latency(metric: str, threshold: float) -> float:
     from ..catalog import histogram_buckets
 
     bounds = histogram_buckets(metric)
-    for lower, upper in zip([0.0] + bounds, bounds):
+    for lower, upper in zip([0.0] + bounds, bounds, strict=False):
         if lower >= threshold:
             return upper
     raise NeverFires(f"threshold {number(threshold)} is not below the largest bucket of {metric} "

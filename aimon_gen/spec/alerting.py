@@ -8,7 +8,7 @@ Secrets are file paths only: an inline secret is an error naming the `*_file` fi
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NoReturn
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -29,7 +29,7 @@ def _version(value: object) -> object:
     return value
 
 
-def _fail(kind: str, message: str):
+def _fail(kind: str, message: str) -> NoReturn:
     # No context: the loader then shows the message as is and never echoes the input (a secret).
     raise PydanticCustomError(kind, message)
 
@@ -49,13 +49,15 @@ def _one_or_many(value: object) -> object:
 
 
 class Channel(_Strict):
-    send_resolved: bool | None = Field(None, description="Also notify when the alert resolves (default: the receiver's).")
+    send_resolved: bool | None = Field(None,
+                                       description="Also notify when the alert resolves (default: the receiver's).")
 
 
 class Email(Channel):
     to: Text = Field(description="Recipient address(es), comma-separated.")
     from_: Text | None = Field(None, alias="from", description="Sender; defaults to alerting.smtp.from.")
-    smarthost: HostPort | None = Field(None, description="host:port of the SMTP server; defaults to alerting.smtp.smarthost.")
+    smarthost: HostPort | None = Field(None,
+                                       description="host:port of the SMTP server; defaults to alerting.smtp.smarthost.")
     auth_username: Text | None = None
     auth_password_file: str | None = None
     auth_password: _inline_secret("auth_password")
@@ -76,7 +78,8 @@ class PagerDuty(Channel):
 
 
 class MSTeams(Channel):
-    webhook_url_file: str | None = Field(None, description="File holding the Teams incoming-webhook URL (required; Alertmanager >= 0.27).")
+    webhook_url_file: str | None = Field(None, description="File holding the Teams incoming-webhook URL (required; "
+                                                           "Alertmanager >= 0.27).")
     webhook_url: _inline_secret("webhook_url")
 
 
@@ -224,11 +227,13 @@ class Alerting(_Strict):
     group_by: list[LabelName | Literal["..."]] = Field(
         ["alertname", "cluster", "node_group", "model", "pipeline", "storage", "slo"],
         description="Alerts with these labels equal share a notification: by default one per alert and "
-                    "node group, model, pipeline, storage or SLO, so a pool-wide failure is one message, not one per host.")
+                    "node group, model, pipeline, storage or SLO, so a pool-wide failure is one message, not one per "
+                    "host.")
     group_wait: Duration = Field("30s", description="Wait before the first notification of a new group.")
     group_interval: Duration = Field("5m", description="Wait before notifying about changes in a group.")
     repeat_interval: Duration = Field("4h", description="Repeat an unchanged, still firing group this often.")
-    default_receiver: Name | None = Field(None, description="Receives every alert no route takes; required with receivers.")
+    default_receiver: Name | None = Field(None,
+                                          description="Receives every alert no route takes; required with receivers.")
     smtp: Smtp | None = Field(None, description="Defaults for email channels.")
     receivers: list[Receiver] = Field([], description="Without receivers no alertmanager.yml is generated.")
     routes: list[Route] = Field([], description="Tried in order; the first match without continue wins.")
@@ -237,5 +242,6 @@ class Alerting(_Strict):
     maintenance_windows: list[MaintenanceWindow] = []
     heartbeat: Heartbeat | None = Field(None, description="Where the always-firing Watchdog alert goes (a dead "
                                         "man's switch that proves Prometheus -> Alertmanager -> receiver works). "
-                                        f"Without it Watchdog goes to '{NULL_RECEIVER}', a receiver that notifies nobody.")
+                                        f"Without it Watchdog goes to '{NULL_RECEIVER}', a receiver that notifies "
+                                        f"nobody.")
     tests: list[RoutingTest] = Field([], description="Routing expectations checked with amtool at build time.")

@@ -7,7 +7,6 @@ receiver gets) run in the compile step, compile/alerting/alertmanager.py.
 from __future__ import annotations
 
 import difflib
-
 from collections.abc import Iterable
 
 from ..errors import did_you_mean
@@ -162,7 +161,7 @@ def _all_routes(routes, parent: tuple, timing: tuple):
         yield from _all_routes(r.routes, path, _timing(None, r, timing))
 
 
-def _timing(al, route, inherited: tuple | None = None) -> tuple[str, str]:
+def _timing(al, route, inherited: tuple = ()) -> tuple[str, str]:
     if route is None:
         return al.group_wait, al.group_interval
     return route.group_wait or inherited[0], route.group_interval or inherited[1]
@@ -175,7 +174,8 @@ def _windows(al) -> Iterable[Finding]:
             yield Finding(A + ("maintenance_windows", i, "name"), f"duplicate maintenance window '{w.name}'",
                           "window names must be unique")
         seen.setdefault(w.name, i)
-    used = {n for _, r, _ in _all_routes(al.routes, A, ("", "")) for n in r.mute_time_intervals + r.active_time_intervals}
+    used = {n for _, r, _ in _all_routes(al.routes, A, ("", ""))
+            for n in r.mute_time_intervals + r.active_time_intervals}
     for i, w in enumerate(al.maintenance_windows):
         if w.name not in used:
             yield Finding(A + ("maintenance_windows", i, "name"), f"no route uses maintenance window '{w.name}'",
@@ -196,7 +196,8 @@ def _tests(al, names: list[str]) -> Iterable[Finding]:
             ends = routing.match(root, dict(t.labels))
             yield Finding(path + ("receivers",), f"routing test fails: these labels reach [{', '.join(got)}], "
                           f"expected [{', '.join(t.receivers)}]",
-                          "they end at " + ", ".join(_fmt(n.path) for n in ends) + "; fix the routes or the expectation")
+                          "they end at " + ", ".join(_fmt(n.path) for n in ends)
+                          + "; fix the routes or the expectation")
 
 
 def _fmt(path: tuple) -> str:

@@ -42,5 +42,6 @@ class Grafana(BaseModel):
     dashboards_path: AbsolutePath = Field(
         "", description="Absolute folder on the Grafana host holding the dashboards/*.json files; "
                         "empty means /var/lib/grafana/dashboards/<spec name>.")
-    tags: list[str] = Field([], description="Extra tags on every dashboard (they always carry 'aimon-gen' and the spec name).")
+    tags: list[str] = Field([], description="Extra tags on every dashboard (they always carry 'aimon-gen' and the spec "
+                                            "name).")
     refresh: Refresh = Field("1m", description="Dashboard auto-refresh; empty turns it off.")

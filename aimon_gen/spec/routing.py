@@ -23,13 +23,14 @@ class Matcher:
         value = labels.get(self.label, "")
         if self.values is not None:
             return value in self.values
-        return re.fullmatch(self.regex, value) is not None
+        return re.fullmatch(self.regex or "", value) is not None  # regex is set whenever values is None
 
     def render(self) -> str:
         """Alertmanager 0.25 matcher syntax: team="genai", severity=~"critical|warning"."""
         if self.values is not None and len(self.values) == 1:
             return f'{self.label}={_quote(next(iter(self.values)))}'
-        pattern = self.regex if self.values is None else "|".join(_RE2_META.sub(r"\\\1", v) for v in sorted(self.values))
+        pattern = ((self.regex or "") if self.values is None
+                   else "|".join(_RE2_META.sub(r"\\\1", v) for v in sorted(self.values)))
         return f'{self.label}=~{_quote(pattern)}'
 
 

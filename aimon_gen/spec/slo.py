@@ -53,10 +53,12 @@ class PipelineSLO(_Strict):
 class ServiceSLO(_Strict):
     name: Name
     objective: Percent
-    good: str = Field(description="PromQL selector of good events (a counter), e.g. http_requests_total{code!~\"5..\"}.")
+    good: str = Field(description="PromQL selector of good events (a counter), e.g. "
+                                  "http_requests_total{code!~\"5..\"}.")
     total: str = Field(description="PromQL selector of all events (a counter).")
     window: Duration = Field("30d", description="SLO period (at least 1d).")
-    labels: dict[LabelName, LabelValue] = Field({}, description="Labels on the SLO's series and alerts, e.g. team for routing.")
+    labels: dict[LabelName, LabelValue] = Field({}, description="Labels on the SLO's series and alerts, e.g. team for "
+                                                                "routing.")
 
 
 class SLOTier(_Strict):
@@ -73,7 +75,8 @@ class SLOAlerting(_Strict):
                             description="Slow burns: handle in working hours.")
     min_request_rate: float = Field(0.1, ge=0, description="Requests per second over the long window below which "
                                     "burn-rate alerts stay silent (one error at 3 a.m. is not an outage).")
-    missing_for: Duration = Field("10m", description="How long an SLI series may be missing before SLOSeriesMissing fires.")
+    missing_for: Duration = Field("10m",
+                                  description="How long an SLI series may be missing before SLOSeriesMissing fires.")
     missing_severity: Severity = "warning"
 
 
@@ -106,11 +109,13 @@ def slo_problems(spec) -> Iterable:
         if m.slo and m.slo.availability is not None:
             yield from _availability(("models", i, "slo", "availability"), m.server)
         if m.slo and m.slo.triton_model and m.server != "triton":
-            yield Finding(("models", i, "slo", "triton_model"), f"triton_model applies to Triton servers, not {m.server}",
+            yield Finding(("models", i, "slo", "triton_model"),
+                          f"triton_model applies to Triton servers, not {m.server}",
                           "remove it", at_key=True)
         if m.slo and m.slo.availability is not None and m.server == "triton" and not m.slo.triton_model:
-            yield Finding(("models", i, "slo", "availability"), "the SLO counts the requests of every model this Triton "
-                          "server hosts; an ensemble's requests are counted again by each of its composing models",
+            yield Finding(("models", i, "slo", "availability"),
+                          "the SLO counts the requests of every model this Triton server hosts; an ensemble's "
+                          "requests are counted again by each of its composing models",
                           "name the model clients call in slo.triton_model", warning=True)
 
 
@@ -173,7 +178,8 @@ def _latency_bucket(path, server, latency) -> Iterable:
                       f"choose one of the declared buckets (seconds): {shown}")
     elif abs(bound - seconds) > 1e-9 * max(1.0, seconds):
         yield Finding(path, f"latency threshold {latency.threshold} falls between buckets of {metric}: "
-                      f"the SLO counts requests faster than {_fmt_bucket(bound)}s (the largest bucket below it) as good",
+                      f"the SLO counts requests faster than {_fmt_bucket(bound)}s (the largest bucket below it) as "
+                      f"good",
                       f"write a bucket to say what is measured (seconds): {shown}", warning=True)
 
 

@@ -17,7 +17,7 @@ def duration_seconds(text: str) -> float:
     m = _DURATION_RE.match(text)
     if not m or not text:
         raise ValueError(f"not a duration: {text!r}")
-    return sum(int(g) * u for g, u in zip(m.groups(), _DURATION_UNITS) if g)
+    return sum(int(g) * u for g, u in zip(m.groups(), _DURATION_UNITS, strict=True) if g)
 
 
 def format_duration(seconds: float) -> str:
@@ -81,7 +81,8 @@ _BYTES_RE = re.compile(r"^(\d+)(B|KB|MB|GB|TB|PB|EB)$")
 def _byte_size(value: object) -> str:
     if not isinstance(value, str) or not _BYTES_RE.match(value):
         raise PydanticCustomError(
-            "byte_size", "{value} is not a byte size; write a whole number and a unit: B, KB, MB, GB, TB, PB or EB (e.g. 500GB)",
+            "byte_size", "{value} is not a byte size; write a whole number and a unit: B, KB, MB, GB, TB, PB or EB "
+                         "(e.g. 500GB)",
             {"value": repr(value)})
     return value
 
@@ -210,7 +211,8 @@ def expand_hosts(pattern: str) -> list[str]:
 
 def _hosts(value: object, info: ValidationInfo) -> list[str]:
     if not isinstance(value, list):
-        raise PydanticCustomError("hosts", "hosts is a list of host names (ranges like gpu-[001:128].internal allowed)", {})
+        raise PydanticCustomError("hosts", "hosts is a list of host names (ranges like gpu-[001:128].internal allowed)",
+                                  {})
     if not value:
         raise PydanticCustomError("hosts", "give at least one host (ranges like gpu-[001:128].internal allowed)", {})
     # Counted before anything expands: `h[1:1000]x[1:1000]` is a million hosts. The loader

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from typing import Any
 
 from .stack import http_get
 
@@ -12,7 +13,7 @@ class Prometheus:
     def __init__(self, url: str):
         self.url = url
 
-    def _get(self, path: str, **params) -> dict:
+    def _get(self, path: str, **params) -> Any:  # the API's JSON `data`: a dict or a list
         query = urllib.parse.urlencode(params, doseq=True)
         doc = json.loads(http_get(f"{self.url}{path}" + (f"?{query}" if query else ""), timeout=30))
         if doc.get("status") != "success":

@@ -44,7 +44,8 @@ class Fleet:
                 return sim.InstrumentedModel(job, "custom", address, host, labels, entry=model)
             return sim.CatalogTarget(job, _MODEL_KIND[job], address, host, labels, entry=model)
         if job == JOB_PIPELINE:
-            return sim.InstrumentedPipeline(job, "pipeline", address, host, labels, entry=_find(self.spec.pipelines, labels.get("pipeline")))
+            return sim.InstrumentedPipeline(job, "pipeline", address, host, labels,
+                                            entry=_find(self.spec.pipelines, labels.get("pipeline")))
         if job in _STORAGE_KIND:
             return sim.CatalogTarget(job, _STORAGE_KIND[job], address, host, labels,
                                      entry=_find(self.spec.storage, labels.get("storage")))
@@ -61,7 +62,7 @@ class Fleet:
         for target in self._subjects(scenario):
             if scenario.fault in ("exporter_down", "node_down"):
                 target.down = on
-            elif scenario.fault == "gpu_missing":
+            elif scenario.fault == "gpu_missing" and isinstance(target, sim.CatalogTarget):
                 target.missing = {len(target.identity) - 1} if on else set()
             elif on:
                 target.faults.add(scenario.fault)

@@ -109,7 +109,8 @@ def plan(spec) -> list[Scenario]:
         lat = next((m for m in models if m.slo and m.slo.latency), models[0])
         err = next((m for m in models if m.slo and m.slo.availability and m is not lat), None) \
             or next((m for m in models if m is not lat), lat)
-        for fault, m, slo in (("latency_up", lat, m_slo(lat, "latency")), ("error_ratio_up", err, m_slo(err, "availability"))):
+        for fault, m, slo in (("latency_up", lat, m_slo(lat, "latency")),
+                              ("error_ratio_up", err, m_slo(err, "availability"))):
             s = _make(fault, m.name, {"model": m.name, "model_name": m.name, "exported_model": m.name},
                       frozenset({("model", m.name)}), job=JOB_MODEL[kind])
             s.expect = list(MODEL_EXPECT.get((fault, kind), s.expect))

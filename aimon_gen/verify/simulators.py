@@ -85,10 +85,10 @@ class CatalogTarget(Target):
         bounds = list(info.buckets) + [float("inf")]
         counts, total = self.hists.get(key, ([0.0] * len(bounds), 0.0))
         n = per_s * dt
-        counts = [c + (n if seconds <= b else 0.0) for c, b in zip(counts, bounds)]
+        counts = [c + (n if seconds <= b else 0.0) for c, b in zip(counts, bounds, strict=True)]
         total += n * seconds
         self.hists[key] = (counts, total)
-        for b, c in zip(bounds, counts):
+        for b, c in zip(bounds, counts, strict=True):
             fam.add_sample(info.name + "_bucket", {**lv, "le": _le(b)}, c)
         fam.add_sample(info.name + "_sum", lv, total)
         fam.add_sample(info.name + "_count", lv, counts[-1])
@@ -203,7 +203,13 @@ def gpu_identity(host: str, group) -> list[dict]:
     return out
 
 
+class _Server(ThreadingHTTPServer):
+    target: Target
+
+
 class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
     def do_GET(self):  # noqa: N802 - http.server API
         body = self.server.target.serve()
         if body is None:
@@ -227,7 +233,7 @@ class Servers:
         self.servers: list[ThreadingHTTPServer] = []
 
     def serve(self, target: Target) -> int:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.target = target
         target.port = server.server_address[1]

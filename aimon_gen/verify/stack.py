@@ -122,7 +122,7 @@ class Stack:
     processes: list[Process] = field(default_factory=list)
     _cleanups: list = field(default_factory=list)
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         self.root = Path(tempfile.mkdtemp(prefix="aimon-gen-verify-"))
         self._old_term = signal.getsignal(signal.SIGTERM)
         try:

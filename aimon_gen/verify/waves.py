@@ -25,12 +25,14 @@ def classify_rules(files: dict[str, object]) -> dict[str, str]:
     ones, whose alerts verify reports but does not judge), else 'simulated'."""
     from ..catalog import metric_info
 
-    records, alerts = {}, {}
+    records: dict = {}
+    alerts: dict = {}
     for path in sorted(p for p in files if p.endswith(".rules.yml")):
         for g in (files[path] or {}).get("groups") or []:
             for r in g.get("rules") or []:
                 names = {m.group(1) for m in _TOKEN.finditer(str(r["expr"])) if m.group(1)}
-                (records.__setitem__(r["record"], names) if "record" in r else alerts.setdefault(r["alert"], set()).update(names))
+                (records.__setitem__(r["record"], names) if "record" in r
+                 else alerts.setdefault(r["alert"], set()).update(names))
 
     def exporters(names, seen=()):
         out = set()
@@ -92,7 +94,7 @@ class WaveChecker:
 
     def _wait(self, wave, start):
         deadline = time.monotonic() + self.timeout
-        snap = {"fired": [], "am": [], "am_all": [], "deliveries": []}
+        snap: dict[str, list] = {"fired": [], "am": [], "am_all": [], "deliveries": []}
         while True:
             try:
                 snap = self._snapshot(start)
@@ -189,7 +191,8 @@ class WaveChecker:
             ok = bool(should) and not delivered and not not_suppressed
             detail = f"silenced: {', '.join(names)}" if should else "nothing to silence: no other alert fired on it"
             if not_suppressed:
-                detail += f"; not suppressed by Alertmanager: {', '.join(sorted({a['labels']['alertname'] for a in not_suppressed}))}"
+                unsuppressed = ", ".join(sorted({a["labels"]["alertname"] for a in not_suppressed}))
+                detail += f"; not suppressed by Alertmanager: {unsuppressed}"
             if delivered:
                 detail += f"; delivered anyway: {', '.join(sorted({a['labels']['alertname'] for a in delivered}))}"
             self.report.add("inhibition", s.title, ok, detail)
@@ -208,7 +211,7 @@ class WaveChecker:
                 continue
             for m in routes.walk(self.cfg["route"], labels):
                 groups.setdefault((m.receiver, routes.group_key(m, labels), at), []).append(fp)
-        for (receiver, key, _at), fps in sorted(groups.items()):
+        for (receiver, _key, _at), fps in sorted(groups.items()):
             if len(fps) < 2 or receiver not in self._got_any(snap):
                 continue
             hits = [d for d in snap["deliveries"] if d.receiver == receiver
@@ -217,7 +220,8 @@ class WaveChecker:
             ok = bool(hits) and set(fps) <= first
             name = by_fp[fps[0]]["labels"]["alertname"]
             detail = (f"{len(fps)} alerts in the first of {len(hits)} notification(s)" if ok else
-                      f"{len(fps)} alerts that fired together were split: first notification held {len(first & set(fps))}")
+                      f"{len(fps)} alerts that fired together were split: first notification held "
+                      f"{len(first & set(fps))}")
             self.report.add("grouping", f"{name} -> {receiver}", ok, detail)
 
     def _got_any(self, snap) -> set[str]:
@@ -233,7 +237,8 @@ def _where(labels: dict) -> str:
 
 def _ts(text: str) -> float:
     """RFC 3339 (Prometheus: nanoseconds, Alertmanager: milliseconds; UTC 'Z') -> unix seconds."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
     m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", text)
-    base = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc).timestamp()
+    assert m, text  # Prometheus and Alertmanager always send RFC 3339
+    base = datetime.fromisoformat(m.group(1)).replace(tzinfo=UTC).timestamp()
     return base + (float("0." + m.group(2)) if m.group(2) else 0.0)

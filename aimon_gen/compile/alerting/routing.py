@@ -156,7 +156,8 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
         for labels in scopes or [{}]:
             dropped = frozenset(k for k in labels if keep is not None and k not in keep)
             labels = {k: v for k, v in labels.items() if k not in dropped}
-            owner = next((f"{k}={labels[k]}" for k in ("node_group", "model", "pipeline", "storage") if k in labels), "")
+            owner = next((f"{k}={labels[k]}" for k in ("node_group", "model", "pipeline", "storage") if k in labels),
+                         "")
             out.append(Instance(r["alert"], {**labels, **static}, owner, dropped - set(static)))
     return out
 
@@ -167,7 +168,7 @@ def _expand(expr: str, records: dict, depth: int = 0, memo: dict | None = None) 
     recording rules set."""
     if memo is not None and (expr, depth) in memo:
         return memo[(expr, depth)]
-    texts, labels = [expr], {}
+    texts, labels = [expr], dict[str, str]()
     if depth > 5:
         return expr, labels
     for name, selector in _REF.findall(expr):

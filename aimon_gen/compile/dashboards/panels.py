@@ -68,7 +68,8 @@ def build_panel(spec, pdef: PanelDef, have: set, filters: dict, uids: dict, slo_
     # Always explicit: without thresholds Grafana applies its default (red from 80).
     steps = (thresholds.steps(spec, pdef.thresholds, pdef.unit, pdef.below)
              or [(s.value, s.color) for s in pdef.steps] or [(None, "green")])
-    overrides = freshness_overrides(spec) if pdef.per_pipeline_freshness else thresholds.overrides(spec, pdef, queries, steps)
+    overrides = (freshness_overrides(spec) if pdef.per_pipeline_freshness
+                 else thresholds.overrides(spec, pdef, queries, steps))
     regex = thresholds.gpus_expected(spec, pdef.gpus_expected) if pdef.gpus_expected else []
     return Panel(pdef.type, pdef.title, pdef.unit, pdef.w, pdef.h, pdef.description, pdef.min, pdef.max,
                  steps, pdef.no_value, links, overrides, regex, targets)

@@ -67,9 +67,11 @@ def _panel(m, db, prom, ds, p):
         if p.type in ("stat", "bargauge", "gauge", "table", "state-timeline"):
             b = b.color_scheme(db.FieldColor().mode(m.FieldColorModeId.THRESHOLDS))
     for name, steps in p.overrides:
-        b = b.override_by_name(name, [m.DynamicConfigValue(id_val="thresholds", value=_thresholds(m, db, steps).build())])
+        b = b.override_by_name(name, [m.DynamicConfigValue(id_val="thresholds",
+                                                           value=_thresholds(m, db, steps).build())])
     for regex, steps in p.regex_overrides:
-        b = b.override_by_regexp(regex, [m.DynamicConfigValue(id_val="thresholds", value=_thresholds(m, db, steps).build())])
+        b = b.override_by_regexp(regex, [m.DynamicConfigValue(id_val="thresholds",
+                                                              value=_thresholds(m, db, steps).build())])
     if p.links:
         b = b.links([db.DashboardLink(title).url(url).keep_time(False).include_vars(False) for title, url in p.links])
     for i, t in enumerate(p.targets):
@@ -126,9 +128,9 @@ def build(spec, common, board, note: str):
                .tags(["aimon-gen", spec.name]).as_dropdown(True).include_vars(True).keep_time(True)))
     if spec.grafana.refresh:
         d = d.refresh(spec.grafana.refresh)
-    for (title, panels), (row_at, places) in zip(board.rows, layout(board.rows)):
+    for (title, panels), (row_at, places) in zip(board.rows, layout(board.rows), strict=True):
         d = d.with_row(db.Row(title).grid_pos(m.GridPos(h=1, w=24, x=0, y=row_at)))
-        for p, (x, y) in zip(panels, places):
+        for p, (x, y) in zip(panels, places, strict=True):
             d = d.with_panel(_panel(m, db, prom, ds, p).grid_pos(m.GridPos(h=p.h, w=p.w, x=x, y=y)))
     return d.build()
 
