@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..render import documents
-from ..spec.checks import Finding
+from ..spec.finding import Finding
 from . import readme
 from .alerting.alertmanager import compile_alertmanager
 from .dashboards.panels import compile_dashboards

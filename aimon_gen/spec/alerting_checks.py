@@ -10,8 +10,9 @@ import difflib
 from collections.abc import Iterable
 
 from ..errors import did_you_mean
+from ..loader import format_path
 from . import routing
-from .checks import Finding
+from .finding import Finding
 from .types import duration_seconds
 
 A = ("alerting",)
@@ -201,7 +202,6 @@ def _tests(al, names: list[str]) -> Iterable[Finding]:
 
 
 def _fmt(path: tuple) -> str:
-    from .load import format_path
     return format_path(path) if len(path) > 1 else "the default route"
 
 

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from .. import kinds
 from ..errors import did_you_mean
+from ..scheme import instance_of, jobs
+from ..thresholds import catalog
+from .alerting_checks import alerting_checks
+from .finding import Finding
+from .outputs import output_problems
+from .slo import slo_problems
 from .types import duration_seconds
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: tuple
-    message: str
-    hint: str = ""
-    warning: bool = False
-    at_key: bool = False
-    # Another place the message names as `{also}`: the loader writes it as the user's spec has
-    # it (the checks may have run on the spec without its invalid entries, where indices shift).
-    also: tuple = ()
 
 
 RESERVED_LABELS = {"job", "instance", "host", "node_group", "gpu_model", "model", "pipeline", "storage",
@@ -55,8 +48,6 @@ def reserved_labels(spec) -> Iterable[Finding]:
 
 
 def target_collisions(spec) -> Iterable[Finding]:
-    from ..scheme import instance_of, jobs
-
     for job in jobs(spec):
         seen: dict[str, tuple] = {}
         for group in job.groups:
@@ -80,8 +71,6 @@ def intervals(spec) -> Iterable[Finding]:
 
 
 def threshold_names(spec) -> Iterable[Finding]:
-    from ..thresholds import catalog
-
     known = catalog()
     scopes = [(("thresholds",), spec.thresholds)]
     for kind in kinds.SCOPES:
@@ -93,43 +82,19 @@ def threshold_names(spec) -> Iterable[Finding]:
                               did_you_mean(name, known) or "see `aimon-gen thresholds` for the list", at_key=True)
 
 
-CHECKS: list[Callable] = [unique_names, reserved_labels, target_collisions, intervals, threshold_names]
+CHECKS: list[Callable] = [unique_names, reserved_labels, target_collisions, intervals, threshold_names,
+                          alerting_checks, output_problems, slo_problems]
 
 # Top-level sections a check relates across their entries and fields. When the schema rejects
 # part of a spec, the checks still run on the rest (load.checks_without_invalid), except those
 # reading a section that lost something: their finding could follow from the loss (a route to
 # a receiver that was left out, a timeout measured against a default interval). Checks that
 # look at one entry at a time, or only for duplicates, cannot be misled by a missing entry.
-READS: dict[Callable, tuple[str, ...]] = {target_collisions: ("exporters",), intervals: ("prometheus",)}
+READS: dict[Callable, tuple[str, ...]] = {target_collisions: ("exporters",), intervals: ("prometheus",),
+                                          alerting_checks: ("alerting",), output_problems: ("prometheus", "outputs"),
+                                          slo_problems: ("slo_alerting",)}
 
 
 def run_checks(spec, skip: frozenset = frozenset()) -> list[Finding]:
     """Every check's findings; `skip`: top-level sections that lost something (see READS)."""
     return [f for check in CHECKS if not skip & set(READS.get(check, ())) for f in check(spec)]
-
-
-def _alerting(spec) -> Iterable[Finding]:
-    from .alerting_checks import alerting_checks  # imported late: it imports Finding from here
-    return alerting_checks(spec)
-
-
-CHECKS.append(_alerting)
-READS[_alerting] = ("alerting",)
-
-
-def _outputs(spec) -> Iterable[Finding]:
-    from .outputs import output_problems  # imported late: it imports Finding from here
-    return output_problems(spec)
-
-
-CHECKS.append(_outputs)
-READS[_outputs] = ("prometheus", "outputs")
-
-
-def _slo(spec) -> Iterable[Finding]:
-    from .slo import slo_problems  # imported late: it imports Finding from here
-    return slo_problems(spec)
-
-
-CHECKS.append(_slo)
-READS[_slo] = ("slo_alerting",)

@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import Problem, SpecInvalid
+from .checks import run_checks
+from .model import Spec
 
 # format_path: also imported from here by build.py and spec/alerting_checks.py.
 from ..loader import SPEC, PathT, Positions, data_path, format_path, parse_yaml, schema_problems
@@ -29,8 +31,6 @@ class Loaded:
 
 def load_spec(path: str | Path) -> Loaded:
     """Read, parse and validate a spec file. Raises SpecInvalid with every problem."""
-    from .model import Spec
-
     file = str(path)
     data, positions, problems = parse_yaml(Path(path), file, SPEC)
     try:
@@ -39,8 +39,6 @@ def load_spec(path: str | Path) -> Loaded:
         schema = schema_problems(exc, data, positions, file, Spec, problems)
         rest = [p for p in checks_without_invalid(exc, data, positions, file) if not p.warning]
         raise SpecInvalid(problems + schema + sorted(rest)) from None
-
-    from .checks import run_checks
 
     findings = _problems(run_checks(spec), positions, file)
     errors = problems + [p for p in findings if not p.warning]  # problems: duplicate keys and the like
@@ -64,9 +62,6 @@ def checks_without_invalid(exc: ValidationError, data: dict, positions: Position
     whole (models[2], not just its bad field, whose absence a check would misread); a
     top-level field outside a list goes whole. Checks that read a section which lost
     something are skipped (checks.READS): what they would say could follow from the loss."""
-    from .checks import run_checks
-    from .model import Spec
-
     cut = set()
     for err in exc.errors(include_url=False):
         path = data_path(err["loc"], data)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .finding import Finding
 from .types import LabelValue, Name
 
 FORMATS = ("files", "kubernetes")
@@ -54,7 +55,6 @@ class KubernetesTargets(_Strict):
 
 def output_problems(spec):
     """Cross-field checks of the sections above (Findings at spec paths)."""
-    from .checks import Finding
 
     for kind in ("models", "pipelines"):
         for i, entry in enumerate(getattr(spec, kind)):

@@ -2,7 +2,7 @@
 
 Cross-checks that need the metric catalog (latency thresholds on declared buckets, server
 kinds without a latency histogram, periods, label clashes) are `slo_problems` below,
-registered in `checks.CHECKS`.
+listed in `checks.CHECKS`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import kinds
+from .finding import Finding
 from .types import Duration, LabelName, LabelValue, Name, Percent, duration_seconds
 
 
@@ -87,7 +88,6 @@ MIN_PERIOD = 86400
 
 def slo_problems(spec) -> Iterable:
     """Spec errors in SLOs: periods, latency thresholds off the histogram's buckets, label clashes."""
-    from .checks import Finding
 
     a = spec.slo_alerting
     for pair in set(a.page.windows) & set(a.ticket.windows):
@@ -132,7 +132,6 @@ def _declared(spec):
 
 def _plain_selectors(path, slo) -> Iterable:
     from ..compile.slo.sli import parse_selector
-    from .checks import Finding
 
     for key in ("good", "total"):
         if parse_selector(getattr(slo, key)) is None:
@@ -143,7 +142,6 @@ def _plain_selectors(path, slo) -> Iterable:
 
 def _availability(path, server) -> Iterable:
     from ..compile.slo.sli import availability_sli
-    from .checks import Finding
 
     if availability_sli(server) is None:
         yield Finding(path, f"a {server} model server counts no failed requests, so availability cannot be measured",
@@ -155,7 +153,6 @@ def _availability(path, server) -> Iterable:
 def _latency_bucket(path, server, latency) -> Iterable:
     from ..catalog import histogram_buckets
     from ..compile.slo.sli import latency_bound, latency_histogram, latency_histograms
-    from .checks import Finding
 
     offered = latency_histograms(server)
     if not offered:
