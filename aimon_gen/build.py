@@ -43,9 +43,8 @@ def compile_only(spec_path: Path) -> list:
 
 def _compiled(spec_path: Path, formats: tuple):
     """(context, typed Bundle, loaded spec with the compile step's warnings added), or SpecInvalid."""
-    # Lazy: a build taken from the cache never loads the compile steps or pydantic.
-    from .compile import Context, compile_bundle
-    from .spec.load import format_path, load_spec
+    from .compile import Context, compile_bundle  # lazy: a build from the cache never loads the compile steps
+    from .spec.load import format_path, load_spec  # lazy: ... nor pydantic and the spec model
 
     loaded = load_spec(spec_path)
     ctx = Context(loaded.spec, str(spec_path), spec_path.resolve().parent, formats=tuple(formats))

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import Problem
+from .resources import data_dir
 
 # Bump when the entry layout changes.
 FORMAT = 1
@@ -124,7 +125,6 @@ def _inputs(spec_path: Path, spec_bytes: bytes, formats: tuple) -> tuple:
 @cache
 def _code() -> str:
     """aimon-gen's own files and shipped data, by path, size and mtime."""
-    from .resources import data_dir
 
     lines = []
     roots = [_PACKAGE]

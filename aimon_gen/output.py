@@ -7,10 +7,12 @@ it writes and the stale ones its manifest says it wrote before.
 from __future__ import annotations
 
 import difflib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -108,8 +110,6 @@ def locked(out_dir: Path, wait: float = LOCK_WAIT_SECONDS):
     """Exclusive use of out_dir for one build; waits for another build to finish.
     The lock is flock(2) on the folder itself, so no lock file is left anywhere; a folder
     this call created is removed again when the build fails before writing into it."""
-    import fcntl
-    import time
 
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from .catalog import exporter_metrics
+from .resources import read_yaml
 from .scheme import JOB_PROMETHEUS, jobs
 from .spec.types import duration_seconds
 
@@ -18,7 +19,6 @@ _HERE = Path(__file__).resolve().parent / "catalog"
 
 @cache
 def assumptions_file() -> dict:
-    from .resources import read_yaml
 
     return read_yaml(_HERE / "cardinality.yaml")
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from .errors import SpecInvalid
+
 _HERE = Path(__file__).resolve().parent
 
 
@@ -23,10 +25,9 @@ def data_dir(name: str) -> Path:
 def read_yaml(path: Path):
     """A shipped data file, read by the one loader (positions, duplicate keys and the safety
     limits; a mistake is reported at its file:line as SpecInvalid)."""
-    # Imported here: the build cache's hit path imports this module for data_dir() and must
-    # not pay for PyYAML and pydantic (see cache.py).
-    from .errors import SpecInvalid
-    from .loader import DATA, parse_yaml
+    # lazy: the build cache's hit path imports this module for data_dir() and must not pay
+    # for PyYAML and pydantic (see cache.py).
+    from .loader import DATA, parse_yaml  # lazy: see above
 
     data, _, problems = parse_yaml(path, f"{path.parent.name}/{path.name}", DATA)
     if problems:

@@ -41,6 +41,7 @@ from functools import cache
 from pathlib import Path
 
 from .. import kinds
+from ..resources import read_yaml
 
 _HERE = Path(__file__).resolve().parent
 
@@ -99,7 +100,6 @@ def _series(name: str, mtype: str) -> tuple[str, ...]:
 @cache
 def exporter_metrics(kind: str) -> dict[str, MetricInfo]:
     """name -> MetricInfo for one exporter kind (see KINDS)."""
-    from ..resources import read_yaml
 
     if kind not in KINDS:
         raise KeyError(f"no metric catalog for exporter '{kind}' (known: {', '.join(KINDS)})")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from ..catalog import histogram_buckets
 from ..errors import Problem, SpecInvalid
 from ..promql import matcher, quote, regex_alternatives
 from ..spec.types import duration_seconds
@@ -73,7 +74,6 @@ def fire_latency(metric: str, threshold: float) -> float:
     """An observed latency whose bucket lies wholly above `threshold`: any quantile of
     requests that all take this long exceeds it. Raises when no bucket can (the alert could
     never fire, since histogram_quantile never returns more than the largest bound)."""
-    from ..catalog import histogram_buckets
 
     bounds = histogram_buckets(metric)
     for lower, upper in zip([0.0] + bounds, bounds, strict=False):
@@ -85,7 +85,6 @@ def fire_latency(metric: str, threshold: float) -> float:
 
 def quiet_latency(metric: str, threshold: float):
     """The largest bucket bound not above `threshold` (requests just inside it), or None."""
-    from ..catalog import histogram_buckets
 
     below = [b for b in histogram_buckets(metric) if b <= threshold]
     return below[-1] if below else None
@@ -94,7 +93,6 @@ def quiet_latency(metric: str, threshold: float):
 def quantile(metric: str, q: float, latency) -> float:
     """histogram_quantile(q) when every request takes `latency`, computed the way
     Prometheus 2.42 does (bucket start + width * rank/count, with rates of exactly 1/s)."""
-    from ..catalog import histogram_buckets
 
     bounds = histogram_buckets(metric)
     for i, upper in enumerate(bounds):

@@ -14,6 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ..instrument import ModelMetrics, PipelineMetrics
 from . import values
 from .stack import http_get
 
@@ -126,7 +127,6 @@ class InstrumentedModel(Target):
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
-        from ..instrument import ModelMetrics
         self.metrics = ModelMetrics()
         self.metrics.set_accuracy(values.ACCURACY)
         self.last, self.carry, self.count = time.time(), 0.0, 0
@@ -154,7 +154,6 @@ class InstrumentedPipeline(Target):
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
-        from ..instrument import PipelineMetrics
         self.metrics = PipelineMetrics(stages=self.STAGES)
         self.next_run = 0.0
         self.tick()

@@ -11,6 +11,9 @@ from __future__ import annotations
 import itertools
 
 from .. import kinds
+from ..catalog import exporter_metrics
+from ..compile.slo.sli import latency_histogram
+from ..spec.types import duration_seconds
 
 REQUESTS_PER_S = 10.0
 CUSTOM_LATENCY = 0.04          # seconds, healthy
@@ -65,7 +68,6 @@ XID_CODE = 79
 
 
 def catalog(kind: str) -> list:
-    from ..catalog import exporter_metrics
     return [m for m in exporter_metrics(kind).values() if m.emitted and not m.synthetic]
 
 
@@ -157,13 +159,10 @@ def observations(target, name: str, labels: dict, device: int) -> tuple[float, f
 def healthy_latency(target, name: str, default: float) -> float:
     """Healthy latency, kept under the model's latency SLO threshold so a healthy run burns no budget."""
     slo = getattr(getattr(target.entry, "slo", None), "latency", None)
-    from ..compile.slo.sli import latency_histogram
     if slo is None or latency_histogram(target.kind, slo.metric) != name:
         return default
-    from ..spec.types import duration_seconds
     return min(default, duration_seconds(slo.threshold) / 2)
 
 
 def freshness_seconds(pipeline) -> float:
-    from ..spec.types import duration_seconds
     return float(duration_seconds(pipeline.freshness)) if pipeline is not None else 3600.0

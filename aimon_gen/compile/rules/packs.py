@@ -56,6 +56,7 @@ from pydantic import (
 from ... import catalog, kinds
 from ...errors import SpecInvalid, did_you_mean
 from ...loader import RULE_PACK, Positions, load
+from ...resources import data_dir
 
 # Group conditions on the spec's prometheus section: a group about a feature the spec does
 # not use would read series that never exist (or, for Watchdog, fire with nobody listening).
@@ -209,7 +210,6 @@ SHIPPED = kinds.PACKS
 
 
 def shipped_packs() -> list[PackFile]:
-    from ...resources import data_dir
 
     folder = data_dir("rules")
     return [load_pack(folder / f"{name}.yaml", f"rules/{name}.yaml", False)
