@@ -386,6 +386,16 @@ def test_names_a_definition_uses_must_exist(tmp_path, monkeypatch):
     assert "rows[0].panels[0].queries[0].expr: template error: " in found["dashboards/x.yaml:6:62"]
 
 
+def test_the_old_filter_form_is_refused_not_sent_to_grafana(tmp_path, monkeypatch):
+    """`{@model}` was the filter syntax before the one template language: left in a copied
+    definition it would reach Grafana as text and the panel would match nothing."""
+    found = _definition_problems(tmp_path, monkeypatch, {"x.yaml": (
+        "title: X\nuid: x\nrows:\n  - title: R\n    panels:\n"
+        "      - {title: P, type: stat, unit: short, queries: [{expr: 'up{@model}'}]}\n")})
+    assert list(found) == ["dashboards/x.yaml:6:62"], found
+    assert "'{@name}' is no longer a filter (write it as {<%= name %>})" in found["dashboards/x.yaml:6:62"]
+
+
 def test_a_node_groups_own_threshold_colours_its_series(write_spec):
     _, _, d = _build(write_spec("""
         version: 1

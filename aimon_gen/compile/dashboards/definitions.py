@@ -138,6 +138,8 @@ def _filter_problems(expr: str, at: tuple, common: Common) -> Iterator[tuple[tup
         return
     for f in sorted(used - set(common.filters)):
         yield at, _unknown("filter", f, common.filters)
+    if "{@" in expr:  # the old filter form would reach Grafana as text and match nothing
+        yield at, ("'{@name}' is no longer a filter", "write it as {<%= name %>}")
 
 
 def _problems(common: Common, d: DashboardDef) -> Iterator[tuple[tuple, tuple[str, str]]]:
