@@ -15,6 +15,7 @@ reports the real error at its line.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -155,6 +156,14 @@ def has_comparison(expr: str) -> bool:
     does not parse, so no warning repeats what promtool will report."""
     tree = _tree(expr)
     return tree is None or any(isinstance(n, pp.BinaryExpr) and str(n.op) in _COMPARISONS for n in nodes(tree))
+
+
+def label_matches(op: str, pattern: str, value: str) -> bool:
+    """Whether a label value passes a matcher (=, !=, =~, !~); regexes are anchored as in
+    Prometheus and Alertmanager (Python's re reads the RE2 subset specs use alike)."""
+    if op in ("=", "!="):
+        return (value == pattern) == (op == "=")
+    return (re.fullmatch(pattern, value) is not None) == (op == "=~")
 
 
 def simple_selector(text: str) -> Selector | None:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..promql import metric_names
 from . import dashboards, rewrite, scenarios
 from .api import Alertmanager, Prometheus
 from .fleet import Fleet
@@ -191,13 +192,12 @@ def _recheck_empty(board: list[dict], prom: Prometheus) -> None:
 
 
 def _dashboard_rows(board: list[dict], report: Report, unsimulated: set[str] = frozenset()) -> None:
-    import re
     notes = set()
     for r in board:
         ok = not r["error"] and r["series"] > 0
         detail = r["error"] or (f"{r['series']} series" if ok else f"no series: {r['expr']}")
         subject = f"{r['file'].removeprefix('dashboards/')}: {r['panel']}"
-        if not ok and not r["error"] and unsimulated & set(re.findall(r"[a-zA-Z_:][\w:]*", r["expr"])):
+        if not ok and not r["error"] and unsimulated & metric_names(r["expr"]):
             report.add("dashboard query", subject, True, "no series: its job is discovered through "
                        "Kubernetes and not simulated", info=True)
             continue

@@ -10,14 +10,15 @@ notification.
 
 from __future__ import annotations
 
-import re
+import itertools
 import time
 
+from ..promql import metric_names
 from . import routes
+from .scenarios import name_matches
 from .rewrite import notifies
 
 SETTLE = 2.0        # seconds to keep watching after the expected alerts arrived
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|([a-zA-Z_:][a-zA-Z0-9_:]*)')
 
 
 def classify_rules(files: dict[str, bytes]) -> dict[str, str]:
@@ -31,7 +32,7 @@ def classify_rules(files: dict[str, bytes]) -> dict[str, str]:
     for path in sorted(p for p in files if p.endswith(".rules.yml")):
         for g in (yaml.safe_load(files[path]) or {}).get("groups") or []:
             for r in g.get("rules") or []:
-                names = {m.group(1) for m in _TOKEN.finditer(str(r["expr"])) if m.group(1)}
+                names = metric_names(str(r["expr"]))
                 (records.__setitem__(r["record"], names) if "record" in r else alerts.setdefault(r["alert"], set()).update(names))
 
     def exporters(names, seen=()):
@@ -81,13 +82,13 @@ class WaveChecker:
     def _done(self, wave, snap) -> bool:
         for s in wave:
             mine = [a["labels"]["alertname"] for a in snap["fired"] if s.owns(a["labels"])]
-            if not all(any(re.search(p, n, re.I) for n in mine) for p in s.expect):
+            if not all(any(name_matches(p, n) for n in mine) for p in s.expect):
                 return False
             # A down node's inhibition is judged on the host's other alerts: wait for one to
             # reach Alertmanager (their `for` may be longer than NodeDown's, e.g. a model
             # server's per-replica warning that outlasts a cold start).
             others = [a for a in snap["am"] if s.owns(a["labels"])
-                      and not any(re.search(p, a["labels"]["alertname"], re.I) for p in s.expect)]
+                      and not s.expected(a["labels"]["alertname"])]
             if s.fault == "node_down" and not others:
                 return False
         return not self._undelivered(wave, snap)
@@ -142,7 +143,7 @@ class WaveChecker:
                            and self.kinds.get(a["labels"]["alertname"]) != "host" and (
                 s.allowed(a["labels"]["alertname"]) or not any(
                     o is not s and o.owns(a["labels"]) and o.allowed(a["labels"]["alertname"]) for o in wave))})
-            missing = [p for p in s.expect if not any(re.search(p, n, re.I) for n in mine)]
+            missing = [p for p in s.expect if not any(name_matches(p, n) for n in mine)]
             wrong = [n for n in mine if self.kinds.get(n) != "host"
                      and not any(o.allowed(n) for o in wave if any(o.owns(a["labels"]) for a in fired
                                                                    if a["labels"]["alertname"] == n))]
@@ -236,6 +237,6 @@ def _where(labels: dict) -> str:
 def _ts(text: str) -> float:
     """RFC 3339 (Prometheus: nanoseconds, Alertmanager: milliseconds; UTC 'Z') -> unix seconds."""
     from datetime import datetime, timezone
-    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", text)
-    base = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc).timestamp()
-    return base + (float("0." + m.group(2)) if m.group(2) else 0.0)
+    base = datetime.fromisoformat(text[:19]).replace(tzinfo=timezone.utc).timestamp()
+    digits = "".join(itertools.takewhile(str.isdigit, text[20:])) if text[19:20] == "." else ""
+    return base + (float("0." + digits) if digits else 0.0)
