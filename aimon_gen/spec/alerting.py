@@ -207,6 +207,8 @@ class RoutingTest(_Strict):
 # The receiver the generated alertmanager.yml gives Watchdog when no heartbeat is configured:
 # no channels, so the always-firing alert never reaches the default receiver (an e-mail a day).
 NULL_RECEIVER = "watchdog-null"
+# The always-firing alert of rules/prometheus.yaml that gets the heartbeat route.
+WATCHDOG_ALERT = "Watchdog"
 
 
 class Heartbeat(_Strict):

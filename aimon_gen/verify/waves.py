@@ -14,7 +14,7 @@ import itertools
 import time
 
 from ..promql import metric_names
-from . import routes
+from ..spec import routing
 from .scenarios import name_matches
 from .rewrite import notifies
 
@@ -51,6 +51,7 @@ def classify_rules(files: dict[str, bytes]) -> dict[str, str]:
 class WaveChecker:
     def __init__(self, prom, am, sink, fleet, am_cfg, kinds, report, timeout, log):
         self.prom, self.am, self.sink, self.fleet, self.cfg = prom, am, sink, fleet, am_cfg
+        self.routes = routing.from_config(am_cfg)
         self.kinds, self.report, self.timeout, self.log = kinds, report, timeout, log
         # Label sets of alerts judged in earlier waves: one that flaps back (a window still
         # draining on a busy machine) belongs to its own wave, not to the next one.
@@ -126,7 +127,7 @@ class WaveChecker:
         if alert["status"]["state"] == "suppressed":
             return set()
         by_name = {r["name"]: r for r in self.cfg.get("receivers") or []}
-        return {r for r in routes.receivers(self.cfg, alert["labels"]) if notifies(by_name.get(r, {}))}
+        return {r for r in routing.receivers(self.routes, alert["labels"]) if notifies(by_name.get(r, {}))}
 
     def _got(self, snap, fingerprint) -> set[str]:
         return {d.receiver for d in snap["deliveries"] if any(a.get("fingerprint") == fingerprint for a in d.alerts())}
@@ -183,7 +184,7 @@ class WaveChecker:
         active = [a["labels"] for a in snap["am_all"]]
         for s in wave:
             mine = [a for a in snap["am"] if s.owns(a["labels"])]
-            should = [a for a in mine if routes.inhibited(self.cfg, a["labels"], active)]
+            should = [a for a in mine if routing.inhibited(self.cfg, a["labels"], active)]
             if s.fault != "node_down" and not should:
                 continue
             delivered = [a for a in should if self._got(snap, a["fingerprint"])]
@@ -209,8 +210,8 @@ class WaveChecker:
             at = next((t for lbl, t in fired_at.items() if set(lbl) <= set(labels.items())), None)
             if at is None or not any(s.owns(labels) for s in wave):
                 continue
-            for m in routes.walk(self.cfg["route"], labels):
-                groups.setdefault((m.receiver, routes.group_key(m, labels), at), []).append(fp)
+            for node in routing.match(self.routes, labels):
+                groups.setdefault((node.receiver, routing.group_key(node, labels), at), []).append(fp)
         for (receiver, key, _at), fps in sorted(groups.items()):
             if len(fps) < 2 or receiver not in self._got_any(snap):
                 continue
