@@ -48,7 +48,7 @@ from pathlib import Path
 import yaml
 
 from . import scheme
-from .promql import quote
+from .promql import quote, selectors
 from .spec.types import duration_seconds, split_target
 
 SEVERITIES = ("critical", "warning", "info", "none")
@@ -364,8 +364,7 @@ def _fmt(seconds: float) -> str:
 
 _NAME = re.compile(r"^\s*name: (s\d+),\s*$")
 _AT = re.compile(r"^\s*alertname: (\S+), time: (\S+),\s*$")
-_LABELS = re.compile(r"^\s*Labels:\{(.*)\}\s*$")
-_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+_LABELS = re.compile(r"^\s*Labels:(\{.*\})\s*$")
 
 
 def parse_promtool(text: str) -> dict[tuple[str, float], list[dict]]:
@@ -379,13 +378,9 @@ def parse_promtool(text: str) -> dict[tuple[str, float], list[dict]]:
             at = float(duration_seconds(m.group(2)))  # promtool prints Go durations: 1h30m0s
             out.setdefault((group, at), [])
         elif (m := _LABELS.match(line)) and group is not None and at is not None:
-            labels = {k: _unquote(v) for k, v in _PAIR.findall(m.group(1))}
-            out[(group, at)].append(labels)
+            # A label set prints as a selector of equality matchers: the PromQL parser reads it.
+            out[(group, at)].append(next((s.equal() for s in selectors(m.group(1))), {}))
     return out
-
-
-def _unquote(value: str) -> str:
-    return value.encode("latin-1", "backslashreplace").decode("unicode_escape") if "\\" in value else value
 
 
 def judge(sc: Scenario, exporter: str, entry, fired: dict) -> Outcome:

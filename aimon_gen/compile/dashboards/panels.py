@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from . import thresholds
 from .definitions import Common, DashboardDef, PanelDef, definitions
 
 _FILTER_RE = re.compile(r"@([a-z_][a-z0-9_]*)")
+_UID_CHARS = frozenset(string.ascii_letters + string.digits + "_-")
 
 
 @dataclass
@@ -89,7 +91,7 @@ def recorded_names(bundle: dict) -> list[str]:
 
 def dashboard_uid(spec_name: str, suffix: str) -> str:
     """<spec name>-<suffix> as Grafana allows it (<= 40 of [a-zA-Z0-9_-]); long names get a hash."""
-    uid = re.sub(r"[^a-zA-Z0-9_-]", "-", f"{spec_name}-{suffix}")
+    uid = "".join(c if c in _UID_CHARS else "-" for c in f"{spec_name}-{suffix}")
     if len(uid) <= 40:
         return uid
     digest = hashlib.sha1(uid.encode()).hexdigest()[:8]

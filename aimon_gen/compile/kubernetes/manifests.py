@@ -9,7 +9,7 @@ with a `kustomization.yaml` listing them (`kubectl apply -k kubernetes/`).
 
 from __future__ import annotations
 
-import re
+import string
 
 from ...render import to_json, to_yaml
 from ...scheme import jobs
@@ -18,9 +18,18 @@ FOLDER = "kubernetes/"
 CONFIGMAP_LIMIT = 1024 * 1024  # bytes of data a ConfigMap may hold (etcd object limit)
 MANAGED = {"app.kubernetes.io/managed-by": "aimon-gen"}
 
-# Shipped rule files are top-level; sharding/ holds the per-shard split of the same rules.
-_RULE_FILE = re.compile(r"^[^/]+\.rules\.yml$")
-_DASHBOARD = re.compile(r"^dashboards/([^/]+)\.json$")
+_DNS_CHARS = frozenset(string.ascii_lowercase + string.digits + ".-")
+
+
+def _rule_file(path: str) -> bool:
+    # Shipped rule files are top-level; sharding/ holds the per-shard split of the same rules.
+    return "/" not in path and path.endswith(".rules.yml")
+
+
+def _dashboard(path: str) -> str | None:
+    """The dashboard name of `dashboards/<name>.json`, else None."""
+    name = path.removeprefix("dashboards/").removesuffix(".json")
+    return name if path == f"dashboards/{name}.json" and name and "/" not in name else None
 
 
 def compile_kubernetes(ctx, bundle: dict) -> dict[str, object]:
@@ -30,17 +39,17 @@ def compile_kubernetes(ctx, bundle: dict) -> dict[str, object]:
     def add(kind: str, name: str, doc: dict) -> None:
         out[f"{FOLDER}{kind.lower()}-{name}.yaml"] = doc
 
-    for path in sorted(p for p in bundle if _RULE_FILE.match(p)):
+    for path in sorted(p for p in bundle if _rule_file(p)):
         name = _name(spec.name, path[:-len(".rules.yml")])
         add("PrometheusRule", name, prometheus_rule(name, k, spec.name, bundle[path]))
     for kind, name, doc in scrape_manifests(spec, bundle.get("prometheus.yml") or {}):
         add(kind, name, doc)
     for path in sorted(bundle):
-        m = _DASHBOARD.match(path)
-        if m:
-            name = _name(spec.name, "dashboard-" + m.group(1))
-            doc = dashboard_configmap(name, k, spec, m.group(1), to_json(bundle[path]))
-            size = len(doc["data"][f"{m.group(1)}.json"].encode())
+        board = _dashboard(path)
+        if board:
+            name = _name(spec.name, "dashboard-" + board)
+            doc = dashboard_configmap(name, k, spec, board, to_json(bundle[path]))
+            size = len(doc["data"][f"{board}.json"].encode())
             if size > CONFIGMAP_LIMIT:
                 ctx.error(("outputs", "kubernetes"), f"dashboard {path} is {size} bytes, over the 1 MiB ConfigMap "
                           "limit", "split the dashboard or write it as a plain file (formats: [files])")
@@ -56,8 +65,14 @@ def compile_kubernetes(ctx, bundle: dict) -> dict[str, object]:
 
 
 def _name(*parts: str) -> str:
-    # DNS-1123 subdomain: lower case alphanumerics, '-' and '.'
-    text = re.sub(r"[^a-z0-9.-]+", "-", "-".join(parts).lower()).strip("-.")
+    # DNS-1123 subdomain: lower case alphanumerics, '-' and '.'; each run of anything else -> one '-'
+    out: list[str] = []
+    for c in "-".join(parts).lower():
+        if c in _DNS_CHARS:
+            out.append(c)
+        elif not out or out[-1] != "\0":
+            out.append("\0")
+    text = "".join(out).replace("\0", "-").strip("-.")
     return text[:253]
 
 
