@@ -294,7 +294,7 @@ class _Printer:
             vs = n.vector_selector
             return f"{self.selector(vs)}[{self.time('range', n.range)}]{self.modifiers(vs)}"
         if isinstance(n, pp.SubqueryExpr):
-            inner, range_ = self.expr(n.expr), self.seconds("range", n.range)
+            inner, range_ = self.expr(n.expr), self.seconds("range", n.range or timedelta(0))
             step = self.time("step", n.step, range_) if n.step is not None else ""
             return f"{inner}[{format_duration(max(0.001, range_))}:{step}]{self.modifiers(n)}"
         if isinstance(n, pp.ParenExpr):

@@ -160,7 +160,7 @@ def _expand(expr: str, records: dict, depth: int = 0, memo: dict | None = None) 
     recording rules set."""
     if memo is not None and (expr, depth) in memo:
         return memo[(expr, depth)]
-    exprs, labels = [expr], {}
+    exprs, labels = [expr], {}  # type: list[str], dict[str, str]
     if depth > 5:
         return tuple(exprs), labels
     for sel in selectors(expr):
