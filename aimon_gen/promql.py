@@ -5,6 +5,9 @@ string with backslash, quote and control characters escaped) or `regex_alternati
 (RE2 metacharacters escaped with `re2_escape` as well), so no spec value can end a string
 early. `re2_escape` is also the one RE2 escape for relabel regexes and Alertmanager matchers.
 
+Durations: `duration_seconds`/`format_duration` are Prometheus's duration grammar, the one
+the spec's durations (spec/types.py) and verify's time compression use.
+
 Reading: metric names, selectors with their matchers, comparisons, the labels a result
 keeps, shard-locality, and time rewriting all walk the parsed tree (`parse`, cached).
 An expression the parser refuses (a user pack's typo, or a function newer than the parser)
@@ -24,7 +27,6 @@ from typing import Callable, Iterator
 # A small native extension (~2 ms to import), used by every build: imported at the top.
 import promql_parser as pp
 
-from .spec.types import format_duration
 
 # Prometheus 2.x names the parser (following 3.x) no longer knows; promtool 2.x accepts them.
 try:
@@ -40,6 +42,35 @@ _RE2_META = frozenset("\\.+*?()|[]{}^$")
 _OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
 _COMPARISONS = {"==", "!=", ">", "<", ">=", "<="}
 _PER_TARGET = {"instance", "host"}  # labels one scrape target's series carry alone
+
+
+# --- durations: Prometheus's grammar, used for the spec's durations too ---------------------
+
+DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a Prometheus duration such as `1h30m`."""
+    m = DURATION_RE.match(text)
+    if not m or not text:
+        raise ValueError(f"not a duration: {text!r}")
+    return sum(int(g) * u for g, u in zip(m.groups(), _DURATION_UNITS) if g)
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest Prometheus duration for a whole number of seconds (or ms)."""
+    if seconds == 0:
+        return "0s"
+    ms = round(seconds * 1000)
+    if ms % 1000:
+        return f"{ms}ms"
+    s, out = ms // 1000, []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if s >= size:
+            out.append(f"{s // size}{unit}")
+            s %= size
+    return "".join(out)
 
 
 class PromQLError(ValueError):

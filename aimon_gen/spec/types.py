@@ -8,31 +8,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-_DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
-_DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
-
-
-def duration_seconds(text: str) -> float:
-    """Seconds in a Prometheus duration such as `1h30m`."""
-    m = _DURATION_RE.match(text)
-    if not m or not text:
-        raise ValueError(f"not a duration: {text!r}")
-    return sum(int(g) * u for g, u in zip(m.groups(), _DURATION_UNITS) if g)
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest Prometheus duration for a whole number of seconds (or ms)."""
-    if seconds == 0:
-        return "0s"
-    ms = round(seconds * 1000)
-    if ms % 1000:
-        return f"{ms}ms"
-    s, out = ms // 1000, []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if s >= size:
-            out.append(f"{s // size}{unit}")
-            s %= size
-    return "".join(out)
+# The duration grammar is PromQL's: one definition, in the PromQL module.
+from ..promql import DURATION_RE as _DURATION_RE
+from ..promql import duration_seconds, format_duration  # noqa: F401 - the spec's duration helpers
 
 
 def _duration(value: object) -> str:
