@@ -280,3 +280,33 @@ def _host_port(value: object) -> str:
 # host:port with the port required (an SMTP smarthost).
 HostPort = Annotated[str, BeforeValidator(_host_port),
                      WithJsonSchema({"type": "string", "description": "host:port"})]
+
+
+def matching(pattern: str, what: str, code: str):
+    """A str type whose error says what to write rather than showing the regex."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            # No context: the loader shows the message as it is.
+            raise PydanticCustomError(code, f"{value!r} is not {what}")
+        return value
+    return Annotated[str, AfterValidator(check), WithJsonSchema({"type": "string", "pattern": pattern})]
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why `pattern` does not compile as a regex, or None when it does."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return str(exc)
+    return None
+
+
+_CLOCK_RANGE_RE = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
+
+
+def clock_range(value: object) -> tuple[int, ...] | None:
+    """(h1, m1, h2, m2) of an `HH:MM-HH:MM` text, else None (ranges are checked by the caller)."""
+    m = _CLOCK_RANGE_RE.match(value) if isinstance(value, str) else None
+    return tuple(map(int, m.groups())) if m else None
