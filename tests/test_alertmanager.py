@@ -397,6 +397,16 @@ def test_without_heartbeat_watchdog_goes_to_a_receiver_that_notifies_nobody(writ
     assert routing.receivers(routing.tree(spec.alerting, heartbeat=True), {"alertname": "Watchdog"}) == ["watchdog-null"]
 
 
+def test_a_routing_test_of_watchdog_is_judged_with_its_generated_route(write_spec):
+    # amtool sees Watchdog's route first; the spec-line check must agree rather than pass it to ops.
+    text = WITH_AM + "  tests:\n    - {labels: {alertname: Watchdog}, receivers: [ops]}\n"
+    (got,) = problems(write_spec, text)
+    assert "routing test fails: these labels reach [watchdog-null], expected [ops]" in got
+    assert "they end at alerting.heartbeat" in got
+    # Without an Alertmanager there is no Watchdog and no heartbeat route: the test holds.
+    assert load(write_spec, BASE + "  tests:\n    - {labels: {alertname: Watchdog}, receivers: [ops]}\n")
+
+
 def test_no_alertmanagers_no_watchdog_and_no_watchdog_route(write_spec):
     doc = _built_am(write_spec(BASE))
     assert all("Watchdog" not in str(r.get("matchers")) for r in doc["route"]["routes"])
