@@ -310,6 +310,144 @@ def test_the_build_declares_each_alerts_level_scope_threshold_and_pair():
     assert levels == {(f'alertname="{a.name}"', f'alertname="{lesser}"') for a in alerts.values() for lesser in a.inhibits}
 
 
+def test_alert_label_sets_follow_the_expression(write_spec):
+    from aimon_gen.compile.alerting.routing import alert_instances
+
+    spec = load(write_spec, BASE).spec
+    rules = [
+        {"alert": "Reload", "expr": 'prometheus_config_last_reload_successful{job="prometheus"} <= 0',
+         "labels": {"severity": "warning"}},
+        # group_left: the result keeps the left side's labels (team included)
+        {"alert": "Load", "expr": 'DCGM_FI_DEV_GPU_TEMP{job="dcgm_exporter"} / on (instance) group_left () '
+                                  'count by (instance) (DCGM_FI_DEV_GPU_UTIL{job="dcgm_exporter"}) > 1',
+         "labels": {"severity": "warning"}},
+        # a recording rule read through its selector: only the rule it picks, with its labels
+        {"record": "slo:x", "expr": 'sum(rate(vllm:request_success_total{job="vllm", model="llama"}[5m]))',
+         "labels": {"slo": "llama-availability"}},
+        {"record": "slo:x", "expr": 'sum(rate(vllm:request_success_total{job="vllm", model="other"}[5m]))',
+         "labels": {"slo": "other-availability"}},
+        {"alert": "Burn", "expr": 'slo:x{slo="llama-availability"} > 1', "labels": {"severity": "critical"}},
+    ]
+    got = {i.alert: i.labels for i in alert_instances(spec, rules)}
+    assert got["Reload"]["job"] == "prometheus" and got["Reload"]["instance"] == "localhost:9090"
+    assert got["Load"]["team"] == "research" and got["Load"]["node_group"] == "h100-train"
+    assert got["Burn"]["slo"] == "llama-availability" and got["Burn"]["team"] == "genai"
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (("  default_receiver: ops\n", ""),
+     "8:3: alerting: alerting.default_receiver is required when receivers are given (name the receiver for alerts "
+     "no route takes, e.g. default_receiver: ops)"),
+    (('webhook: {url: "http://hooks.internal/ops"}', "email: {to: ops@example.com}"),
+     "11:14: alerting.receivers[0].email[0]: email needs 'smarthost' here or in alerting.smtp"),
+    (('slack: {channel: "#genai-alerts", api_url_file: /etc/alertmanager/secrets/slack-genai}',
+      'slack: {channel: "#genai-alerts"}'),
+     "15:14: alerting.receivers[2].slack[0]: slack needs api_url_file"),
+    (("{routing_key_file: /etc/alertmanager/secrets/pagerduty-key}", "{routing_key_file: /a, service_key_file: /b}"),
+     "13:18: alerting.receivers[1].pagerduty[0]: pagerduty: give only one of routing_key_file, service_key_file"),
+    (('webhook: {url: "http://hooks.internal/ops"}', "webhook: {max_alerts: 5}"),
+     "11:16: alerting.receivers[0].webhook[0]: webhook needs exactly one of url, url_file"),
+])
+def test_receiver_and_default_problems(write_spec, edit, expected):
+    got = problems(write_spec, BASE.replace(*edit))
+    assert any(p.startswith(expected) for p in got), got
+
+
+def test_routes_without_receivers(write_spec):
+    text = BASE.split("  default_receiver")[0] + "  routes: [{receiver: ops, match: {team: genai}}]\n"
+    assert problems(write_spec, text) == ["8:11: alerting.routes: alerting.routes is given but there are no "
+                                          "alerting.receivers (add receivers, or remove it)"]
+
+
+def test_unknown_matcher_label_stops_the_build_at_its_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from aimon_gen.cli import app
+    from conftest import EXAMPLE
+
+    text = EXAMPLE.read_text()
+    assert "match: {team: data}}" in text
+    spec = tmp_path / "example.yaml"
+    spec.write_text(text.replace("match: {team: data}}", "match: {teams: data}}").split("\n  tests:\n")[0] + "\n")
+    line = next(i for i, s in enumerate(spec.read_text().splitlines(), 1) if "teams: data" in s)
+    r = CliRunner().invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-validate"])
+    assert r.exit_code == 1
+    assert (f"example.yaml:{line}:38: alerting.routes[3].match.teams: no generated alert carries label 'teams', "
+            "so this route can never match (did you mean 'team'?)") in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# Watchdog and the heartbeat receiver (alerting.heartbeat).
+
+WITH_AM = BASE.replace("version: 1\nname: ai-prod\n", "version: 1\nname: ai-prod\n"
+                       "prometheus: {alertmanagers: [alertmanager.monitoring:9093]}\n")
+
+
+def _built_am(spec_path):
+    from aimon_gen.build import generate
+    files, _, _ = generate(spec_path)
+    import yaml
+    return yaml.safe_load(files["alertmanager.yml"])
+
+
+def test_watchdog_goes_to_the_heartbeat_receiver_first_and_nowhere_else(write_spec):
+    import yaml
+
+    from aimon_gen.build import generate
+    text = WITH_AM.replace("  routes:\n", "  heartbeat: {receiver: ops, repeat_interval: 2m}\n  routes:\n", 1)
+    files, _, _ = generate(write_spec(text))
+    doc = yaml.safe_load(files["alertmanager.yml"])
+    first = doc["route"]["routes"][0]
+    assert first["receiver"] == "ops" and first["matchers"] == ['alertname="Watchdog"'] and not first.get("continue")
+    assert first["repeat_interval"] == first["group_interval"] == "2m"
+    assert "watchdog-null" not in {r["name"] for r in doc["receivers"]}
+    # Watchdog fires in alert.rules.yml, severity none: pages nobody through the severity routes.
+    rules = [r for g in yaml.safe_load(files["alert.rules.yml"])["groups"] for r in g["rules"]]
+    assert [r["labels"] for r in rules if r.get("alert") == "Watchdog"] == [{"severity": "none"}]
+
+
+def test_without_heartbeat_watchdog_goes_to_a_receiver_that_notifies_nobody(write_spec):
+    doc = _built_am(write_spec(WITH_AM))
+    first = doc["route"]["routes"][0]
+    assert first["receiver"] == "watchdog-null" and first["matchers"] == ['alertname="Watchdog"']
+    assert {"name": "watchdog-null"} in doc["receivers"]
+    spec = load(write_spec, WITH_AM).spec
+    assert routing.receivers(routing.tree(spec.alerting), {"alertname": "Watchdog"}) == ["ops"]
+    # The simulation that judges routing tests knows the generated heartbeat route, as amtool does.
+    assert routing.has_heartbeat(spec)
+    assert routing.receivers(routing.tree(spec.alerting, heartbeat=True), {"alertname": "Watchdog"}) == ["watchdog-null"]
+
+
+def test_a_routing_test_of_watchdog_is_judged_with_its_generated_route(write_spec):
+    # amtool sees Watchdog's route first; the spec-line check must agree rather than pass it to ops.
+    text = WITH_AM + "  tests:\n    - {labels: {alertname: Watchdog}, receivers: [ops]}\n"
+    (got,) = problems(write_spec, text)
+    assert "routing test fails: these labels reach [watchdog-null], expected [ops]" in got
+    assert "they end at alerting.heartbeat" in got
+    # Without an Alertmanager there is no Watchdog and no heartbeat route: the test holds.
+    assert load(write_spec, BASE + "  tests:\n    - {labels: {alertname: Watchdog}, receivers: [ops]}\n")
+
+
+def test_no_alertmanagers_no_watchdog_and_no_watchdog_route(write_spec):
+    doc = _built_am(write_spec(BASE))
+    assert all("Watchdog" not in str(r.get("matchers")) for r in doc["route"]["routes"])
+    assert "watchdog-null" not in {r["name"] for r in doc["receivers"]}
+
+
+def test_heartbeat_errors_at_their_lines(write_spec):
+    text = WITH_AM.replace("  routes:\n", "  heartbeat: {receiver: deadman}\n  routes:\n", 1)
+    got = problems(write_spec, text)
+    assert got == ["17:25: alerting.heartbeat.receiver: no receiver named 'deadman' (receivers are: ops, oncall, "
+                   "genai-slack)"], got
+    no_am = BASE.replace("  routes:\n", "  heartbeat: {receiver: ops}\n  routes:\n", 1)
+    got = problems(write_spec, no_am)
+    assert len(got) == 1 and "alerting.heartbeat: alerting.heartbeat needs prometheus.alertmanagers" in got[0], got
+    reserved = WITH_AM.replace("    - name: ops\n", "    - name: watchdog-null\n").replace("default_receiver: ops",
+                                                                                       "default_receiver: watchdog-null")
+    got = problems(write_spec, reserved)
+    assert any("receiver name 'watchdog-null' is reserved" in p for p in got), got
+
+
 def test_declared_levels_inhibit_on_the_same_mount_only(tmp_path):
     from aimon_gen.build import generate
     from conftest import EXAMPLE

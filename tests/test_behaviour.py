@@ -154,11 +154,12 @@ def test_promtool_failure_text_is_read_back():
         exp:[],
         got:[
             0:
-              Labels:{alertname="A", host="h\\"1", severity="warning"}
+              Labels:{alertname="A", host="h\\"1", severity="warning", team="équipe\\\\ops"}
               Annotations:{summary="x"}
             ]
 '''
-    assert behaviour.parse_promtool(text) == {("s3", 5400.0): [{"alertname": "A", "host": 'h"1', "severity": "warning"}]}
+    assert behaviour.parse_promtool(text) == {("s3", 5400.0): [{"alertname": "A", "host": 'h"1', "severity": "warning",
+                                                                   "team": "équipe\\ops"}]}
 
 
 def test_scenario_files_are_found():

@@ -18,7 +18,8 @@ import yaml
 from aimon_gen.build import generate
 from aimon_gen.render import documents
 from aimon_gen.catalog import exporter_metrics
-from aimon_gen.verify import dashboards, rewrite, routes, scenarios
+from aimon_gen.spec import routing
+from aimon_gen.verify import dashboards, rewrite, scenarios
 from aimon_gen.verify.fleet import Fleet
 from aimon_gen.verify.stack import MissingBinary, Stack, find_binary, http_get
 
@@ -42,8 +43,8 @@ def _documents() -> dict:
 def test_windows_offsets_and_steps_are_compressed_and_strings_are_not():
     expr = 'time() - max_over_time(x{a="[5m]", b=~"offset 1h"}[1h]) > 3600 or rate(y[5m:1m] offset 1d) > 0'
     out = rewrite.scale_expr(expr)
-    assert out == ('time() - max_over_time(x{a="[5m]", b=~"offset 1h"}[20s]) > 3600 '
-                   'or rate(y[5s:1s] offset 1440s) > 0')
+    assert out == ('time() - max_over_time(x{a="[5m]",b=~"offset 1h"}[20s]) > 3600 '
+                   'or rate(y[5s:1s] offset 24m) > 0')
 
 
 @pytest.mark.parametrize("window, expected", [("1m", "4s"), ("5m", "5s"), ("10m", "10s"), ("30d", "20s"), ("90s", "4s")])
@@ -126,27 +127,31 @@ LABEL_SETS = [
     {"alertname": "X", "severity": "critical", "team": "data", "pipeline": "feature-etl"},
     {"alertname": "X", "severity": "warning", "storage": "training-data"},
     {"alertname": "X", "severity": "info"},
+    {"alertname": "Watchdog", "severity": "none"},   # the generated heartbeat route comes first
 ]
 
 
 @pytest.mark.parametrize("labels", LABEL_SETS, ids=lambda l: ",".join(f"{k}={v}" for k, v in l.items()))
 def test_route_walk_matches_amtool(example, tmp_path, labels):
-    files, _ = example
+    files, spec = example
     if "alertmanager.yml" not in files:
         pytest.skip("no alertmanager.yml yet")
     (tmp_path / "am.yml").write_bytes(files["alertmanager.yml"])
     out = subprocess.run([tool("amtool"), "config", "routes", "test", f"--config.file={tmp_path / 'am.yml'}",
                           *[f"{k}={v}" for k, v in labels.items()]], capture_output=True, text=True)
-    assert out.stdout.strip().split(",") == routes.receivers(yaml.safe_load(files["alertmanager.yml"]), labels)
+    got = out.stdout.strip().split(",")
+    assert got == routing.receivers(routing.from_config(yaml.safe_load(files["alertmanager.yml"])), labels)
+    # The spec's own tree agrees, heartbeat route included, before anything is generated.
+    assert got == routing.receivers(routing.tree(spec.alerting, routing.has_heartbeat(spec)), labels)
 
 
 def test_inhibition_walk():
     cfg = {"inhibit_rules": [{"source_matchers": ['alertname="NodeDown"'], "target_matchers": ['alertname!="NodeDown"'],
                               "equal": ["host"]}]}
     down = {"alertname": "NodeDown", "host": "a"}
-    assert routes.inhibited(cfg, {"alertname": "GPUMissing", "host": "a"}, [down])
-    assert not routes.inhibited(cfg, {"alertname": "GPUMissing", "host": "b"}, [down])
-    assert not routes.inhibited(cfg, down, [down])
+    assert routing.inhibited(cfg, {"alertname": "GPUMissing", "host": "a"}, [down])
+    assert not routing.inhibited(cfg, {"alertname": "GPUMissing", "host": "b"}, [down])
+    assert not routing.inhibited(cfg, down, [down])
 
 
 # --- simulators serve what the catalog says ---------------------------------------------

@@ -7,13 +7,12 @@ Secrets are file paths only: an inline secret is an error naming the `*_file` fi
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal, NoReturn
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from .types import Duration, HostPort, LabelName, LabelValue, Name, Text, Url
+from .types import Duration, HostPort, LabelName, LabelValue, Name, Text, Url, clock_range, regex_problem
 
 VERSIONS = ("0.25", "0.26", "0.27", "0.28")
 
@@ -143,15 +142,13 @@ class Route(_Strict):
     @classmethod
     def _regex(cls, value: dict) -> dict:
         for label, pattern in value.items():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                _fail("regex", f"match_re.{label}: {pattern!r} is not a valid regex ({exc})")
+            problem = regex_problem(pattern)
+            if problem:
+                _fail("regex", f"match_re.{label}: {pattern!r} is not a valid regex ({problem})")
         return value
 
 
 _DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
-_TIME_RE = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 
 
 def _weekday(value: object) -> object:
@@ -166,10 +163,10 @@ def _weekday(value: object) -> object:
 
 
 def _time_range(value: object) -> object:
-    m = _TIME_RE.match(value) if isinstance(value, str) else None
-    if not m:
+    clock = clock_range(value)
+    if clock is None:
         _fail("time_range", f"{value!r} is not a time range; write HH:MM-HH:MM, e.g. 22:00-24:00")
-    h1, m1, h2, m2 = map(int, m.groups())
+    h1, m1, h2, m2 = clock
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if m1 > 59 or m2 > 59 or start > 24 * 60 or end > 24 * 60:
         _fail("time_range", f"{value!r}: times run from 00:00 to 24:00")
@@ -210,6 +207,8 @@ class RoutingTest(_Strict):
 # The receiver the generated alertmanager.yml gives Watchdog when no heartbeat is configured:
 # no channels, so the always-firing alert never reaches the default receiver (an e-mail a day).
 NULL_RECEIVER = "watchdog-null"
+# The always-firing alert of rules/prometheus.yaml that gets the heartbeat route.
+WATCHDOG_ALERT = "Watchdog"
 
 
 class Heartbeat(_Strict):

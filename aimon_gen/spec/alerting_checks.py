@@ -50,7 +50,7 @@ def alerting_checks(spec) -> Iterable[Finding]:
     yield from route_findings
     yield from _windows(al)
     if not route_findings:  # a test through a broken tree would only repeat the route's problem
-        yield from _tests(al, names)
+        yield from _tests(al, names, routing.has_heartbeat(spec))
 
 
 def _heartbeat(spec, names: list[str]) -> Iterable[Finding]:
@@ -183,8 +183,8 @@ def _windows(al) -> Iterable[Finding]:
                           "name it in a route's mute_time_intervals, or remove it", warning=True)
 
 
-def _tests(al, names: list[str]) -> Iterable[Finding]:
-    root = routing.tree(al)
+def _tests(al, names: list[str], heartbeat: bool) -> Iterable[Finding]:
+    root = routing.tree(al, heartbeat)  # as amtool sees it: Watchdog's generated route first
     for i, t in enumerate(al.tests):
         path = A + ("tests", i)
         bad = [n for n in t.receivers if n not in names]

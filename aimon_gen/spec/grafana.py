@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
-from pydantic_core import PydanticCustomError
-
-from .types import Url
+from .types import Url, matching
 
 
-def _matching(pattern: str, what: str):
-    """A str type whose error says what to write rather than showing the regex."""
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.match(value):
-            # No context: the loader shows the message as it is.
-            raise PydanticCustomError("grafana", f"{value!r} is not {what}")
-        return value
-    return Annotated[str, AfterValidator(check), WithJsonSchema({"type": "string", "pattern": pattern})]
-
-
-Uid = _matching(r"^[a-zA-Z0-9_-]{1,40}$", "a Grafana uid: 1 to 40 of letters, digits, _ and -, e.g. prom-main")
-AbsolutePath = _matching(r"^(/\S*)?$", "an absolute path on the Grafana host, e.g. /var/lib/grafana/dashboards/ai-prod")
-Refresh = _matching(r"^(\d+[smhd])?$", "a refresh interval such as 30s, 1m or 5m (empty: no auto-refresh)")
+Uid = matching(r"^[a-zA-Z0-9_-]{1,40}$", "a Grafana uid: 1 to 40 of letters, digits, _ and -, e.g. prom-main",
+               "grafana")
+AbsolutePath = matching(r"^(/\S*)?$", "an absolute path on the Grafana host, e.g. /var/lib/grafana/dashboards/ai-prod",
+                        "grafana")
+Refresh = matching(r"^(\d+[smhd])?$", "a refresh interval such as 30s, 1m or 5m (empty: no auto-refresh)", "grafana")
 
 
 class Datasource(BaseModel):

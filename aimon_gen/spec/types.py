@@ -8,31 +8,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-_DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
-_DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
-
-
-def duration_seconds(text: str) -> float:
-    """Seconds in a Prometheus duration such as `1h30m`."""
-    m = _DURATION_RE.match(text)
-    if not m or not text:
-        raise ValueError(f"not a duration: {text!r}")
-    return sum(int(g) * u for g, u in zip(m.groups(), _DURATION_UNITS, strict=True) if g)
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest Prometheus duration for a whole number of seconds (or ms)."""
-    if seconds == 0:
-        return "0s"
-    ms = round(seconds * 1000)
-    if ms % 1000:
-        return f"{ms}ms"
-    s, out = ms // 1000, []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if s >= size:
-            out.append(f"{s // size}{unit}")
-            s %= size
-    return "".join(out)
+# The duration grammar is PromQL's: one definition, in the PromQL module.
+from ..promql import DURATION_RE as _DURATION_RE
+from ..promql import duration_seconds, format_duration  # noqa: F401 - the spec's duration helpers
 
 
 def _duration(value: object) -> str:
@@ -304,3 +282,33 @@ def _host_port(value: object) -> str:
 # host:port with the port required (an SMTP smarthost).
 HostPort = Annotated[str, BeforeValidator(_host_port),
                      WithJsonSchema({"type": "string", "description": "host:port"})]
+
+
+def matching(pattern: str, what: str, code: str):
+    """A str type whose error says what to write rather than showing the regex."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            # No context: the loader shows the message as it is.
+            raise PydanticCustomError(code, f"{value!r} is not {what}")
+        return value
+    return Annotated[str, AfterValidator(check), WithJsonSchema({"type": "string", "pattern": pattern})]
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why `pattern` does not compile as a regex, or None when it does."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return str(exc)
+    return None
+
+
+_CLOCK_RANGE_RE = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
+
+
+def clock_range(value: object) -> tuple[int, ...] | None:
+    """(h1, m1, h2, m2) of an `HH:MM-HH:MM` text, else None (ranges are checked by the caller)."""
+    m = _CLOCK_RANGE_RE.match(value) if isinstance(value, str) else None
+    return tuple(map(int, m.groups())) if m else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from ..promql import re2_escape
+
 # Grafana's built-in variables, for a dashboard opened on a run a minute old.
 BUILTINS = {"__rate_interval": "30s", "__interval": "5s", "__interval_ms": "5000", "__range": "5m",
             "__range_s": "300", "__range_ms": "300000", "__auto_interval": "5s"}
@@ -83,7 +85,7 @@ def _chosen(var: dict, options: list[str]) -> str:
 
 def _escape(value: str) -> str:
     # Grafana's Prometheus escaping: a regex escape, doubled inside the PromQL string.
-    return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\\\1", value)
+    return re2_escape(value, backslash="\\\\")
 
 
 def evaluate(files: dict[str, object], prom) -> list[dict]:

@@ -4,7 +4,8 @@
   address travels as `__tmp_aimon_address`; the job's relabel rules read it instead of
   `__address__`, so `host`, `instance` and every spec label come out exactly as in
   production. Intervals become 1s; alerts go to the local Alertmanager; remote_write goes.
-- rules: time is compressed by TIME_SCALE. Range windows `[5m]` -> `[5s]` (kept between
+- rules: time is compressed by TIME_SCALE (on the parsed expression, aimon_gen/promql.py).
+  Range windows `[5m]` -> `[5s]` (kept between
   WINDOW_MIN and WINDOW_MAX so rates have samples and faults show within seconds),
   subquery steps (at most a quarter of their range) and `offset`s likewise, `for:` -> for/TIME_SCALE capped at FOR_MAX.
   Thresholds are untouched: faults push values past them.
@@ -17,9 +18,9 @@
 from __future__ import annotations
 
 import copy
-import re
 
-from ..spec.types import duration_seconds
+from ..promql import rescale_times
+from ..spec.types import duration_seconds, format_duration
 
 TIME_SCALE = 60.0
 WINDOW_MIN = 4.0
@@ -31,40 +32,30 @@ GROUP_INTERVAL = "4s"
 REPEAT_INTERVAL = "1h"
 ADDRESS_LABEL = "__tmp_aimon_address"
 
-_DUR = r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+"
-_PROMQL = re.compile(
-    r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'                     # strings: left alone
-    rf"|\[\s*(?P<range>{_DUR})\s*(?::\s*(?P<step>{_DUR})?\s*)?\]"          # [range] or [range:step]
-    rf"|\boffset\s+(?P<neg>-?)(?P<offset>{_DUR})")
-
 
 def fmt(seconds: float) -> str:
-    """Seconds as a PromQL duration (whole milliseconds)."""
-    ms = max(1, round(seconds * 1000))
-    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+    """Seconds as a PromQL duration (at least 1ms)."""
+    return format_duration(max(0.001, seconds))
+
+
+def _window(seconds: float) -> float:
+    return min(WINDOW_MAX, max(WINDOW_MIN, seconds / TIME_SCALE))
 
 
 def scale_window(text: str) -> str:
-    return fmt(min(WINDOW_MAX, max(WINDOW_MIN, duration_seconds(text) / TIME_SCALE)))
+    return fmt(_window(duration_seconds(text)))
 
 
 def scale_expr(expr: str) -> str:
-    """An expression with its time compressed (strings untouched)."""
-    def repl(m: re.Match) -> str:
-        if m.group("range"):
-            step = m.group("step")
-            inner = scale_window(m.group("range"))
-            if step is not None:
-                # A step longer than the (capped) range would leave the subquery empty.
-                window = duration_seconds(inner)
-                inner += ":" + fmt(max(1.0, min(duration_seconds(step) / TIME_SCALE, window / 4)))
-            elif ":" in m.group(0):
-                inner += ":"
-            return f"[{inner}]"
-        if m.group("offset"):
-            return f"offset {m.group('neg')}{fmt(max(1.0, duration_seconds(m.group('offset')) / TIME_SCALE))}"
-        return m.group(0)
-    return _PROMQL.sub(repl, expr)
+    """An expression with its time compressed (strings untouched), re-printed from its tree."""
+    def scale(kind: str, seconds: float, range_: float) -> float:
+        if kind == "range":
+            return _window(seconds)
+        if kind == "step":
+            # A step longer than the (capped) range would leave the subquery empty.
+            return max(1.0, min(seconds / TIME_SCALE, range_ / 4))
+        return max(1.0, seconds / TIME_SCALE)
+    return rescale_times(expr, scale)
 
 
 def scale_for(text: str | None) -> str | None:

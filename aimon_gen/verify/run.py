@@ -13,6 +13,7 @@ from ..build import build, generate
 from ..catalog import exporter_metrics
 from ..compile.result import Bundle
 from ..render import documents
+from ..promql import metric_names
 from ..scheme import JOB_MODEL, JOB_PIPELINE
 from ..spec.load import load_spec
 from . import dashboards, rewrite, scenarios
@@ -196,7 +197,7 @@ def _dashboard_rows(board: list[dict], report: Report, unsimulated: set[str] = f
         ok = not r["error"] and r["series"] > 0
         detail = r["error"] or (f"{r['series']} series" if ok else f"no series: {r['expr']}")
         subject = f"{r['file'].removeprefix('dashboards/')}: {r['panel']}"
-        if not ok and not r["error"] and unsimulated & set(re.findall(r"[a-zA-Z_:][\w:]*", r["expr"])):
+        if not ok and not r["error"] and unsimulated & metric_names(r["expr"]):
             report.add("dashboard query", subject, True, "no series: its job is discovered through "
                        "Kubernetes and not simulated", info=True)
             continue

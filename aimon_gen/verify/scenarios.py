@@ -60,10 +60,15 @@ class Scenario:
         return any(labels.get(k) == v for k, v in self.scope.items())
 
     def expected(self, name: str) -> bool:
-        return any(re.search(p, name, re.I) for p in self.expect)
+        return any(name_matches(p, name) for p in self.expect)
 
     def allowed(self, name: str) -> bool:
-        return any(re.search(p, name, re.I) for p in self.expect + self.allow)
+        return any(name_matches(p, name) for p in self.expect + self.allow)
+
+
+def name_matches(pattern: str, alertname: str) -> bool:
+    """A scenario's expect/allow pattern (a case-insensitive regex search) against an alert name."""
+    return re.search(pattern, alertname, re.I) is not None
 
 
 def _host(address: str) -> str:

@@ -10,14 +10,15 @@ notification.
 
 from __future__ import annotations
 
-import re
+import itertools
 import time
 
-from . import routes
+from ..promql import metric_names
+from ..spec import routing
+from .scenarios import name_matches
 from .rewrite import notifies
 
 SETTLE = 2.0        # seconds to keep watching after the expected alerts arrived
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|([a-zA-Z_:][a-zA-Z0-9_:]*)')
 
 
 def classify_rules(files: dict[str, object]) -> dict[str, str]:
@@ -30,9 +31,8 @@ def classify_rules(files: dict[str, object]) -> dict[str, str]:
     for path in sorted(p for p in files if p.endswith(".rules.yml")):
         for g in (files[path] or {}).get("groups") or []:
             for r in g.get("rules") or []:
-                names = {m.group(1) for m in _TOKEN.finditer(str(r["expr"])) if m.group(1)}
-                (records.__setitem__(r["record"], names) if "record" in r
-                 else alerts.setdefault(r["alert"], set()).update(names))
+                names = metric_names(str(r["expr"]))
+                (records.__setitem__(r["record"], names) if "record" in r else alerts.setdefault(r["alert"], set()).update(names))
 
     def exporters(names, seen=()):
         out = set()
@@ -50,6 +50,7 @@ def classify_rules(files: dict[str, object]) -> dict[str, str]:
 class WaveChecker:
     def __init__(self, prom, am, sink, fleet, am_cfg, kinds, report, timeout, log):
         self.prom, self.am, self.sink, self.fleet, self.cfg = prom, am, sink, fleet, am_cfg
+        self.routes = routing.from_config(am_cfg)
         self.kinds, self.report, self.timeout, self.log = kinds, report, timeout, log
         # Label sets of alerts judged in earlier waves: one that flaps back (a window still
         # draining on a busy machine) belongs to its own wave, not to the next one.
@@ -81,13 +82,13 @@ class WaveChecker:
     def _done(self, wave, snap) -> bool:
         for s in wave:
             mine = [a["labels"]["alertname"] for a in snap["fired"] if s.owns(a["labels"])]
-            if not all(any(re.search(p, n, re.I) for n in mine) for p in s.expect):
+            if not all(any(name_matches(p, n) for n in mine) for p in s.expect):
                 return False
             # A down node's inhibition is judged on the host's other alerts: wait for one to
             # reach Alertmanager (their `for` may be longer than NodeDown's, e.g. a model
             # server's per-replica warning that outlasts a cold start).
             others = [a for a in snap["am"] if s.owns(a["labels"])
-                      and not any(re.search(p, a["labels"]["alertname"], re.I) for p in s.expect)]
+                      and not s.expected(a["labels"]["alertname"])]
             if s.fault == "node_down" and not others:
                 return False
         return not self._undelivered(wave, snap)
@@ -125,7 +126,7 @@ class WaveChecker:
         if alert["status"]["state"] == "suppressed":
             return set()
         by_name = {r["name"]: r for r in self.cfg.get("receivers") or []}
-        return {r for r in routes.receivers(self.cfg, alert["labels"]) if notifies(by_name.get(r, {}))}
+        return {r for r in routing.receivers(self.routes, alert["labels"]) if notifies(by_name.get(r, {}))}
 
     def _got(self, snap, fingerprint) -> set[str]:
         return {d.receiver for d in snap["deliveries"] if any(a.get("fingerprint") == fingerprint for a in d.alerts())}
@@ -142,7 +143,7 @@ class WaveChecker:
                            and self.kinds.get(a["labels"]["alertname"]) != "host" and (
                 s.allowed(a["labels"]["alertname"]) or not any(
                     o is not s and o.owns(a["labels"]) and o.allowed(a["labels"]["alertname"]) for o in wave))})
-            missing = [p for p in s.expect if not any(re.search(p, n, re.I) for n in mine)]
+            missing = [p for p in s.expect if not any(name_matches(p, n) for n in mine)]
             wrong = [n for n in mine if self.kinds.get(n) != "host"
                      and not any(o.allowed(n) for o in wave if any(o.owns(a["labels"]) for a in fired
                                                                    if a["labels"]["alertname"] == n))]
@@ -182,7 +183,7 @@ class WaveChecker:
         active = [a["labels"] for a in snap["am_all"]]
         for s in wave:
             mine = [a for a in snap["am"] if s.owns(a["labels"])]
-            should = [a for a in mine if routes.inhibited(self.cfg, a["labels"], active)]
+            should = [a for a in mine if routing.inhibited(self.cfg, a["labels"], active)]
             if s.fault != "node_down" and not should:
                 continue
             delivered = [a for a in should if self._got(snap, a["fingerprint"])]
@@ -209,9 +210,9 @@ class WaveChecker:
             at = next((t for lbl, t in fired_at.items() if set(lbl) <= set(labels.items())), None)
             if at is None or not any(s.owns(labels) for s in wave):
                 continue
-            for m in routes.walk(self.cfg["route"], labels):
-                groups.setdefault((m.receiver, routes.group_key(m, labels), at), []).append(fp)
-        for (receiver, _key, _at), fps in sorted(groups.items()):
+            for node in routing.match(self.routes, labels):
+                groups.setdefault((node.receiver, routing.group_key(node, labels), at), []).append(fp)
+        for (receiver, key, _at), fps in sorted(groups.items()):
             if len(fps) < 2 or receiver not in self._got_any(snap):
                 continue
             hits = [d for d in snap["deliveries"] if d.receiver == receiver
@@ -237,8 +238,7 @@ def _where(labels: dict) -> str:
 
 def _ts(text: str) -> float:
     """RFC 3339 (Prometheus: nanoseconds, Alertmanager: milliseconds; UTC 'Z') -> unix seconds."""
-    from datetime import UTC, datetime
-    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", text)
-    assert m, text  # Prometheus and Alertmanager always send RFC 3339
-    base = datetime.fromisoformat(m.group(1)).replace(tzinfo=UTC).timestamp()
-    return base + (float("0." + m.group(2)) if m.group(2) else 0.0)
+    from datetime import datetime, timezone
+    base = datetime.fromisoformat(text[:19]).replace(tzinfo=timezone.utc).timestamp()
+    digits = "".join(itertools.takewhile(str.isdigit, text[20:])) if text[19:20] == "." else ""
+    return base + (float("0." + digits) if digits else 0.0)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import shlex
 
 from ...spec import routing
-from ...spec.alerting import NULL_RECEIVER
+from ...spec.alerting import NULL_RECEIVER, WATCHDOG_ALERT
 from ..result import Alert, Bundle
 from .routing import analyse
 
@@ -29,7 +29,6 @@ TESTS = "alertmanager-tests.yml"
 # Alert names and labels the inhibition rules rely on (rules/*.yaml and compile/slo/rules.py:
 # burn-rate alerts carry `slo` from their series and `tier` page|ticket as a rule label).
 NODE_DOWN_ALERT = "NodeDown"
-WATCHDOG_ALERT = "Watchdog"
 SLO_LABEL = "slo"
 TIER_LABEL, PAGE, TICKET = "tier", "page", "ticket"
 # Labels that together name one alerting target; a label missing on both sides counts as equal.
@@ -68,7 +67,7 @@ def watchdog_route(al) -> dict:
     (group_interval as short, since Alertmanager only re-sends on a group_interval tick)."""
     hb = al.heartbeat
     route: dict = {"receiver": hb.receiver if hb else NULL_RECEIVER, "matchers": [f'alertname="{WATCHDOG_ALERT}"'],
-                   "group_by": ["alertname", "cluster"], "group_wait": "0s"}
+                   "group_by": list(routing.HEARTBEAT_GROUP_BY), "group_wait": "0s"}
     if hb:
         route.update(group_interval=hb.repeat_interval, repeat_interval=hb.repeat_interval)
     return route

@@ -5,7 +5,7 @@ label sets it fires with, one per spec entry it watches (node group, model, pipe
 storage), and sent through the routes with spec/routing.py. Errors: a route matcher on a
 label no alert carries. Warnings: alerts that only the default receiver would get.
 
-Label sets come from the expression without parsing PromQL: the jobs it selects
+Label sets come from the parsed expression (aimon_gen/promql.py): the jobs it selects
 (`job="..."`, else the exporters of the catalog metrics it reads, following recording
 rules), the target labels of those jobs (scheme.py), equality matchers that pick one
 entry (`model="x"`), and `by (...)` clauses that drop the rest. Close enough for routing
@@ -14,19 +14,13 @@ on owner labels such as team; the routing tests check the real thing with amtool
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ... import kinds
 from ...errors import did_you_mean
+from ...promql import grouping_labels, kept_labels, label_matches, metric_names, selectors
 from ...spec import routing
 
-_IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_REF = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?")
-# Starts only at a name's first character, and never gives characters back: scanning the long
-# expanded expressions, the plain form retried every suffix of every metric name (5x slower).
-_MATCHER = re.compile(r"(?<![a-zA-Z0-9_])([a-zA-Z_][a-zA-Z0-9_]*+)\s*+(=~|!~|!=|=)\s*\"((?:[^\"\\]|\\.)*)\"")
-_BY = re.compile(r"\b(by|without|group_left|group_right|on|ignoring)\s*\(([^)]*)\)")
 # Labels every alert has: its name, and what Prometheus adds on the way to Alertmanager.
 _ALWAYS = {"alertname"}
 
@@ -135,16 +129,16 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
     for r in rules:
         if "alert" not in r:
             continue
-        expr, recorded = _expand(r["expr"], records, memo=memo)
+        exprs, recorded = _expand(r["expr"], records, memo=memo)
         static = {**external, **recorded, **{k: str(v) for k, v in (r.get("labels") or {}).items()},
                   "alertname": r["alert"]}
-        keep = _kept_labels(r["expr"])
+        keep = kept_labels(r["expr"])
         equal: dict[str, set] = {}
-        for label, op, value in _MATCHER.findall(expr):
-            if op == "=":
+        for sel in (sel for e in exprs for sel in selectors(e)):
+            for label, value in sel.equal().items():
                 equal.setdefault(label, set()).add(value)
         scopes = []
-        for job in _jobs_of(expr, by_job, kinds):
+        for job in _jobs_of(exprs, by_job, kinds):
             for group in job.groups:
                 labels = dict(group.labels)
                 if any(k in labels and labels[k] not in vals for k, vals in equal.items()):
@@ -162,53 +156,43 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
     return out
 
 
-def _expand(expr: str, records: dict, depth: int = 0, memo: dict | None = None) -> tuple[str, dict]:
-    """The expression with the expressions of the recording rules it reads appended (only the
-    rules its selectors pick, e.g. slo:burn_rate:ratio{slo="x"} picks x's), and the labels those
+def _expand(expr: str, records: dict, depth: int = 0, memo: dict | None = None) -> tuple[tuple[str, ...], dict]:
+    """The expression and the expressions of the recording rules it reads (only the rules its
+    selectors pick, e.g. slo:burn_rate:ratio{slo="x"} picks x's), and the labels those
     recording rules set."""
     if memo is not None and (expr, depth) in memo:
         return memo[(expr, depth)]
-    texts, labels = [expr], dict[str, str]()
+    exprs, labels = [expr], {}  # type: list[str], dict[str, str]
     if depth > 5:
-        return expr, labels
-    for name, selector in _REF.findall(expr):
-        want = {label: value for label, op, value in _MATCHER.findall(selector) if op == "="}
-        for r in records.get(name, ()):
-            own = {label: value for label, op, value in _MATCHER.findall(r["expr"]) if op == "="}
+        return tuple(exprs), labels
+    for sel in selectors(expr):
+        want = sel.equal()
+        for r in records.get(sel.name, ()):
+            own = {label: value for s in selectors(r["expr"]) for label, value in s.equal().items()}
             own.update({k: str(v) for k, v in (r.get("labels") or {}).items()})
             if any(label in own and own[label] != value for label, value in want.items()):
                 continue
-            text, sub = _expand(r["expr"], records, depth + 1, memo)
-            texts.append(text)
+            more, sub = _expand(r["expr"], records, depth + 1, memo)
+            exprs += more
             labels.update(sub)
             labels.update({k: str(v) for k, v in (r.get("labels") or {}).items()})
-    result = " ".join(texts), labels
+    result = tuple(exprs), labels
     if memo is not None:
         memo[(expr, depth)] = result
     return result
 
 
-def _kept_labels(expr: str) -> set[str] | None:
-    """Labels an aggregation keeps, or None when it may keep them all: no `by`, a `without`,
-    or a group_left/right (the many side keeps its labels, e.g. x / on (instance) group_left
-    count by (instance) (y) keeps all of x's)."""
-    kinds = {kind for kind, _ in _BY.findall(expr)}
-    if "by" not in kinds or kinds & {"without", "group_left", "group_right"}:
-        return None
-    return {label.strip() for kind, names in _BY.findall(expr) if kind == "by"
-            for label in names.split(",") if label.strip()}
-
-
-def _jobs_of(expr: str, by_job: dict, kinds: dict) -> list:
+def _jobs_of(exprs: tuple[str, ...], by_job: dict, kinds: dict) -> list:
     from ...catalog import metric_info
 
     named: list[str] = []
-    for label, op, value in _MATCHER.findall(expr):
-        if label == "job" and op in ("=", "=~"):
-            named += [v for v in by_job if v == value or (op == "=~" and re.fullmatch(value, v))]
+    for sel in (sel for e in exprs for sel in selectors(e)):
+        for label, op, value in sel.matchers:
+            if label == "job" and op in ("=", "=~"):
+                named += [v for v in by_job if label_matches(op, value, v)]
     if not named:
-        for token in set(_IDENT.findall(expr)):
-            info = metric_info(token)
+        for name in {n for e in exprs for n in metric_names(e)}:
+            info = metric_info(name)
             if info and info.exporter in kinds and not info.synthetic:  # up, scrape_*: every job has them
                 named.append(kinds[info.exporter])
     return [by_job[n] for n in sorted(set(named))]
@@ -232,11 +216,11 @@ def known_labels(spec, rules: list[dict], instances: list[Instance]) -> set[str]
         known |= set(inst.labels)
     for r in rules:
         known |= set(r.get("labels") or {})
-        expr = r.get("expr", "")
-        known |= {m[0] for m in _MATCHER.findall(expr)}
-        known |= {n.strip() for _, names in _BY.findall(expr) for n in names.split(",") if n.strip()}
-        for token in set(_IDENT.findall(expr)):
-            info = metric_info(token)
+        expr = str(r.get("expr", ""))
+        known |= {label for sel in selectors(expr) for label, _, _ in sel.matchers}
+        known |= grouping_labels(expr)
+        for name in metric_names(expr):
+            info = metric_info(name)
             if info:
                 known |= set(info.labels)
     return known

@@ -9,7 +9,7 @@ Thresholds come from the spec's alert thresholds (dashboard_thresholds.py).
 from __future__ import annotations
 
 import hashlib
-import re
+import string
 from pathlib import Path
 
 from ...spec.types import duration_seconds
@@ -19,6 +19,8 @@ from . import thresholds
 from .board import Board, Panel, Target, expand, filters_for
 from .definitions import DashboardDef, PanelDef, definitions
 from .sdk import to_json
+
+_UID_CHARS = frozenset(string.ascii_letters + string.digits + "_-")
 
 
 def facts(spec, bundle: Bundle) -> set[str]:
@@ -44,7 +46,7 @@ def facts(spec, bundle: Bundle) -> set[str]:
 
 def dashboard_uid(spec_name: str, suffix: str) -> str:
     """<spec name>-<suffix> as Grafana allows it (<= 40 of [a-zA-Z0-9_-]); long names get a hash."""
-    uid = re.sub(r"[^a-zA-Z0-9_-]", "-", f"{spec_name}-{suffix}")
+    uid = "".join(c if c in _UID_CHARS else "-" for c in f"{spec_name}-{suffix}")
     if len(uid) <= 40:
         return uid
     digest = hashlib.sha1(uid.encode()).hexdigest()[:8]

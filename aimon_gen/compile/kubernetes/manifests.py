@@ -9,7 +9,7 @@ with a `kustomization.yaml` listing them (`kubectl apply -k kubernetes/`).
 
 from __future__ import annotations
 
-import re
+import string
 
 from ...render import to_json, to_yaml
 from ...scheme import jobs
@@ -18,6 +18,7 @@ from ..result import Bundle
 CONFIGMAP_LIMIT = 1024 * 1024  # bytes of data a ConfigMap may hold (etcd object limit)
 MANAGED = {"app.kubernetes.io/managed-by": "aimon-gen"}
 
+_DNS_CHARS = frozenset(string.ascii_lowercase + string.digits + ".-")
 
 def compile_kubernetes(ctx, bundle: Bundle) -> None:
     """The step (--format kubernetes): a manifest per rule file, scrape job, dashboard and the
@@ -51,8 +52,14 @@ def compile_kubernetes(ctx, bundle: Bundle) -> None:
 
 
 def _name(*parts: str) -> str:
-    # DNS-1123 subdomain: lower case alphanumerics, '-' and '.'
-    text = re.sub(r"[^a-z0-9.-]+", "-", "-".join(parts).lower()).strip("-.")
+    # DNS-1123 subdomain: lower case alphanumerics, '-' and '.'; each run of anything else -> one '-'
+    out: list[str] = []
+    for c in "-".join(parts).lower():
+        if c in _DNS_CHARS:
+            out.append(c)
+        elif not out or out[-1] != "\0":
+            out.append("\0")
+    text = "".join(out).replace("\0", "-").strip("-.")
     return text[:253]
 
 

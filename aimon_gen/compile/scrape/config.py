@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import re
+import string
 
+from ...promql import re2_escape
 from ...scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, jobs
 from ...spec.types import duration_seconds, format_duration
 from ..result import Bundle
@@ -87,10 +88,10 @@ def kubernetes_sd_config(job: Job, group) -> dict:
     k = group.kubernetes
     pod = k.role == "pod"
     meta = "__meta_kubernetes_pod_label_" if pod else "__meta_kubernetes_service_label_"
-    keep = [{"source_labels": [meta + _sanitize(key)], "regex": _regex_escape(value), "action": "keep"}
+    keep = [{"source_labels": [meta + _sanitize(key)], "regex": re2_escape(value), "action": "keep"}
             for key, value in k.selector.items()]
     port_label = "__meta_kubernetes_pod_container_port_name" if pod else "__meta_kubernetes_endpoint_port_name"
-    keep.append({"source_labels": [port_label], "regex": _regex_escape(k.port), "action": "keep"})
+    keep.append({"source_labels": [port_label], "regex": re2_escape(k.port), "action": "keep"})
     relabel = keep + [
         {"target_label": "job", "replacement": job.name},
         # host: the node the pod runs on, so model series join node and GPU series
@@ -110,11 +111,10 @@ def kubernetes_sd_config(job: Job, group) -> dict:
 
 def _sanitize(key: str) -> str:
     # Kubernetes label keys become meta label names with every other character as `_`.
-    return re.sub(r"[^a-zA-Z0-9_]", "_", key)
+    return "".join(c if c in _LABEL_CHARS else "_" for c in key)
 
 
-def _regex_escape(value: str) -> str:
-    return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", value)
+_LABEL_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 
 
 def _group_name(group) -> str:

@@ -3,8 +3,8 @@
 Each shard keeps the targets whose `hashmod` of `__address__` equals its number and carries
 a unique `shard` external label. Rule groups are split by what they need:
 
-- shard-local: every aggregation keeps `instance` (or `host`), no `absent()`, and no input
-  recorded by a global rule. A shard holds every series of its own targets, so these are
+- shard-local: every aggregation keeps `instance` (or `host`), no `absent()` (promql.shard_local
+  reads the parsed expression), and no input recorded by a global rule. A shard holds every series of its own targets, so these are
   exact on a shard: `sharding/shard-<file>.rules.yml`, evaluated by every shard.
 - global: everything else (`sum by (model)` over targets on different shards, `absent()`,
   which is true on every shard without the target): `sharding/global-<file>.rules.yml`,
@@ -24,19 +24,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import re
+
+from ...promql import metric_names, shard_local
 
 from ..result import Bundle, Sharding
 
 SHARD_LABEL = "shard"
-
-_AGG = re.compile(r"\b(sum|avg|min|max|count|group|stddev|stdvar|topk|bottomk|quantile|count_values)\s*"
-                  r"(?:(by|without)\s*\(([^()]*)\))?\s*\(")
-_AGG_AFTER = re.compile(r"\)\s*(by|without)\s*\(([^()]*)\)")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
-_IDENT = re.compile(r"(?<![\w:.])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![\w:])")
-_PER_TARGET = {"instance", "host"}
-_KEYWORDS = {"bool", "and", "or", "unless", "offset", "inf", "nan", "Inf", "NaN", "start", "end"}
 
 
 def shard_of(address: str, shards: int) -> int:
@@ -81,33 +74,6 @@ def split(spec, prometheus: dict, rule_files: dict[str, dict]) -> Sharding:
     return out
 
 
-def _reads(expr: str) -> set[str]:
-    """Identifiers an expression may select as series (a superset: callers intersect)."""
-    text = _STRING.sub('""', expr)
-    text = re.sub(r"\{[^{}]*\}|\[[^\[\]]*\]", " ", text)
-    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", " ", text)
-    return {m.group(1) for m in _IDENT.finditer(text)
-            if not text[m.end():].lstrip().startswith("(") and m.group(1) not in _KEYWORDS}
-
-
-def shard_local(expr: str) -> bool:
-    """True when the expression gives the same answer on the shard holding a target as on all data."""
-    text = _STRING.sub('""', expr)
-    if re.search(r"\babsent(_over_time)?\s*\(", text):
-        return False
-    clauses = [(m.group(2), m.group(3)) for m in _AGG.finditer(text)]
-    clauses += [(m.group(1), m.group(2)) for m in _AGG_AFTER.finditer(text)]
-    aggregations = len(_AGG.findall(text))
-    with_clause = [c for c in clauses if c[0]]
-    if aggregations > len(with_clause):
-        return False  # an aggregation over everything
-    for kind, labels in with_clause:
-        names = {s.strip() for s in labels.split(",") if s.strip()}
-        if kind == "by" and not names & _PER_TARGET:
-            return False
-        if kind == "without" and _PER_TARGET <= names:
-            return False
-    return True
 
 
 def split_groups(groups: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -120,7 +86,7 @@ def split_groups(groups: list[dict]) -> tuple[list[dict], list[dict]]:
         recorded = {r["record"] for g in groups if id(g) in needs_all for r in g.get("rules") or [] if "record" in r}
         changed = False
         for g in groups:
-            if id(g) not in needs_all and any(_reads(str(r["expr"])) & recorded for r in g.get("rules") or []):
+            if id(g) not in needs_all and any(metric_names(str(r["expr"])) & recorded for r in g.get("rules") or []):
                 needs_all.add(id(g))
                 changed = True
     return [g for g in groups if id(g) not in needs_all], [g for g in groups if id(g) in needs_all]
@@ -131,7 +97,7 @@ def federated_names(local: list[dict], global_: list[dict]) -> list[str]:
     global rules read that no global rule records."""
     recorded_local = {r["record"] for g in local for r in g.get("rules") or [] if "record" in r}
     recorded_global = {r["record"] for g in global_ for r in g.get("rules") or [] if "record" in r}
-    reads = {n for g in global_ for r in g.get("rules") or [] for n in _reads(str(r["expr"]))}
+    reads = {n for g in global_ for r in g.get("rules") or [] for n in metric_names(str(r["expr"]))}
     return sorted(recorded_local | {"up"} | (reads - recorded_global))
 
 

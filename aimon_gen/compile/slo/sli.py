@@ -6,7 +6,6 @@ turns those into rules and compile/slo/unittests.py into promtool tests.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -14,6 +13,7 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...loader import load
+from ...promql import quote, re2_escape, simple_selector
 from ...resources import data_dir
 from ...scheme import JOB_MODEL, JOB_PIPELINE
 from ...spec.types import duration_seconds
@@ -27,7 +27,7 @@ class Selector:
     matchers: tuple[Matcher, ...] = ()
 
     def __str__(self) -> str:
-        inner = ", ".join(f'{label}{op}"{_escape(value)}"' for label, op, value in self.matchers)
+        inner = ", ".join(f"{label}{op}{quote(value)}" for label, op, value in self.matchers)
         return f"{self.name}{{{inner}}}" if inner else self.name
 
     def plus(self, *matchers: Matcher) -> Selector:
@@ -99,10 +99,6 @@ def _sum_rate(sel: Selector) -> str:
     return f"sum(rate({sel}[5m]))"
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def _labels(sel: Selector) -> set[str]:
     return {m[0] for m in sel.matchers}
 
@@ -164,23 +160,10 @@ def latency_bound(server: str, metric: str | None, seconds: float) -> float | No
     return below[-1] if below and fixed_buckets(server) else None
 
 
-_SEL_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.S)
-_MATCHER_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
-
-
 def parse_selector(text: str) -> Selector | None:
     """`name{a="b", c=~"d"}` -> Selector; None for anything more complex."""
-    m = _SEL_RE.match(text)
-    if not m:
-        return None
-    body, matchers, pos = (m.group(2) or "").strip(), [], 0
-    while pos < len(body):
-        mm = _MATCHER_RE.match(body, pos)
-        if not mm:
-            return None
-        matchers.append((mm.group(1), mm.group(2), re.sub(r"\\(.)", r"\1", mm.group(3))))
-        pos = mm.end()
-    return Selector(m.group(1), tuple(matchers))
+    sel = simple_selector(text)
+    return None if sel is None or sel.name is None else Selector(sel.name, sel.matchers)
 
 
 def le_regex(seconds: float) -> str:
@@ -190,7 +173,7 @@ def le_regex(seconds: float) -> str:
     if forms[0].endswith(".0"):
         forms.insert(0, forms[0][:-2])
     seen = list(dict.fromkeys(forms))
-    return "|".join(re.escape(f) for f in seen)
+    return "|".join(re2_escape(f) for f in seen)
 
 
 def _objective(percent: float) -> Decimal:

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from ...promql import quote
+from ...promql import label_matches, quote
 from ...spec.types import duration_seconds, format_duration
 from ..result import Bundle
 from ..templating import printed
@@ -60,12 +59,7 @@ def _minutes(seconds: float) -> int:
 def _matches(sel: Selector, name: str, labels: dict) -> bool:
     if sel.name != name:
         return False
-    for label, op, value in sel.matchers:
-        have = labels.get(label, "")
-        ok = (have == value if op in ("=", "!=") else re.fullmatch(value, have) is not None)
-        if ok == (op in ("!=", "!~")):
-            return False
-    return True
+    return all(label_matches(op, value, labels.get(label, "")) for label, op, value in sel.matchers)
 
 
 def _candidates(label: str, sels) -> list[str]:
