@@ -47,6 +47,7 @@ from pathlib import Path
 import yaml
 
 from . import kinds, scheme
+from .build import generate
 from .promql import quote, selectors
 from .spec.types import duration_seconds, split_target
 
@@ -267,7 +268,6 @@ def _input_series(spec, scenario: Scenario, entry) -> list[dict]:
 
 def run(spec_path: Path, scenarios: list[Scenario], promtool: str = "promtool") -> list[Outcome]:
     """Build the spec, run every scenario that applies to it through promtool, judge each."""
-    from .build import generate
 
     files, bundle, loaded = generate(spec_path)
     spec = loaded.spec

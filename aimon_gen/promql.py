@@ -27,7 +27,6 @@ from typing import Callable, Iterator
 # A small native extension (~2 ms to import), used by every build: imported at the top.
 import promql_parser as pp
 
-
 # Prometheus 2.x names the parser (following 3.x) no longer knows; promtool 2.x accepts them.
 try:
     pp.register_extra_functions([pp.Function("holt_winters", [pp.ValueType.Matrix, pp.ValueType.Scalar,

@@ -170,7 +170,7 @@ def main() -> None:
 
     from aimon_gen.build import generate
     from aimon_gen.compile.slo.rules import pairs
-    from aimon_gen.compile.slo.sli import slo_defs
+    from aimon_gen.sli import slo_defs
     from aimon_gen.spec.types import duration_seconds
 
     ap = argparse.ArgumentParser()

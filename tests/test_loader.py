@@ -61,7 +61,7 @@ def test_shipped_data_files_are_read_by_the_same_loader(tmp_path):
 
 
 def test_a_mistake_in_slo_sli_yaml_is_reported_at_its_line(tmp_path, monkeypatch):
-    from aimon_gen.compile.slo import sli
+    from aimon_gen import sli
 
     text = (ROOT / "rules/slo_sli.yaml").read_text().replace("fixed_buckets:", "fixed_bucket:")
     (tmp_path / "slo_sli.yaml").write_text(text)

@@ -5,21 +5,7 @@ from __future__ import annotations
 import promql_parser
 import pytest
 
-from aimon_gen.promql import (
-    Selector,
-    grouping_labels,
-    has_comparison,
-    kept_labels,
-    label_matches,
-    metric_names,
-    quote,
-    re2_escape,
-    regex_alternatives,
-    rescale_times,
-    selectors,
-    shard_local,
-    simple_selector,
-)
+from aimon_gen.promql import Selector, grouping_labels, has_comparison, kept_labels, label_matches, metric_names, quote, re2_escape, regex_alternatives, rescale_times, selectors, shard_local, simple_selector
 from aimon_gen.spec import routing
 
 

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from aimon_gen.build import generate
-from aimon_gen.compile.rules.unittests import expand, go_float
+from aimon_gen.compile.templating import go_annotation as expand
+from aimon_gen.compile.templating import go_float
 from aimon_gen.errors import SpecInvalid
 from aimon_gen.promql import has_comparison, metric_names, quote, regex_alternatives
 from conftest import USER_PACK

@@ -104,7 +104,7 @@ def test_triton_has_no_latency_histogram(write_spec):
 
 def test_server_without_failure_count_refuses_availability_at_its_line(write_spec, monkeypatch):
     """A server kind whose SLI data has no availability entry: an error, not a crash."""
-    from aimon_gen.compile.slo import sli
+    from aimon_gen import sli
 
     data = {**sli._data(), "availability": {k: v for k, v in sli._data()["availability"].items() if k != "tgi"}}
     monkeypatch.setattr(sli, "_data", lambda: data)

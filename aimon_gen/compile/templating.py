@@ -151,6 +151,20 @@ def names(text: str) -> set[str]:
         raise ValueError(f"template error: {exc}") from None
 
 
+def limits(text: str) -> list[str]:
+    """The threshold names a template reads through `limit("name")`, in order (none if it does
+    not parse: rendering it reports the error)."""
+    import jinja2.nodes
+
+    try:
+        tree = env().parse(text)
+    except jinja2.TemplateSyntaxError:
+        return []
+    return [str(c.args[0].value) for c in tree.find_all(jinja2.nodes.Call)
+            if isinstance(c.node, jinja2.nodes.Name) and c.node.name == "limit"
+            and c.args and isinstance(c.args[0], jinja2.nodes.Const)]
+
+
 def render(text, context: dict, shown: str) -> str:
     """Render one pack or dashboard string; a template error is reported at the string's file:line.
 
@@ -175,3 +189,38 @@ def _error(text, shown: str, exc, context: dict) -> SpecInvalid:
     hint = ("templates use <%= name %>; names: " + ", ".join(sorted(context))) if context else ""
     return SpecInvalid([Problem(shown, getattr(text, "line", 0), getattr(text, "col", 0), "",
                                 f"template error: {exc}", hint)])
+
+
+# Prometheus's own annotation templates (Go text/template): the subset the packs use.
+_GO = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
+_PRINTF = re.compile(r'^printf\s+"%\.(\d+)g"\s+\$value$|^\$value\s*\|\s*printf\s+"%\.(\d+)g"$')
+
+
+def go_float(v: float) -> str:
+    """Go's %v of a float64 (strconv 'g', shortest; exponent from 1e21)."""
+    if v == int(v) and abs(v) < 1e21:
+        return str(int(v))
+    text = repr(v)
+    if "e" in text:
+        mant, exp = text.split("e")
+        sign = "-" if exp.startswith("-") else "+"
+        text = f"{mant}e{sign}{abs(int(exp)):02d}"
+    return text
+
+
+def go_annotation(template: str, labels: dict, value: float, where: tuple) -> str:
+    """Expand the Go template subset aimon-gen's annotations use, exactly as Prometheus would
+    (the generated unit tests state the annotations each alert must carry)."""
+    def one(m: re.Match) -> str:
+        body = m.group(1)
+        if body.startswith("$labels."):
+            return str(labels.get(body[len("$labels."):], "<no value>"))
+        if body == "$value":
+            return go_float(value)
+        p = _PRINTF.match(body)
+        if p:
+            return f"%.{p.group(1) or p.group(2)}g" % value
+        raise SpecInvalid([Problem(where[0], where[1], 0, "", f"annotation template '{{{{ {body} }}}}' is not "
+                                   "supported by the generated unit tests",
+                                   'use {{ $labels.name }}, {{ $value }} or {{ printf "%.4g" $value }}')])
+    return _GO.sub(one, template)

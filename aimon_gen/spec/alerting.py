@@ -12,6 +12,7 @@ from typing import Annotated, Literal, NoReturn
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from ..errors import did_you_mean
 from .types import Duration, HostPort, LabelName, LabelValue, Name, Text, Url, clock_range, regex_problem
 
 VERSIONS = ("0.25", "0.26", "0.27", "0.28")
@@ -184,7 +185,6 @@ def _time_zone(value: object) -> object:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        from ..errors import did_you_mean
         hint = did_you_mean(value, zoneinfo.available_timezones()) or "use an IANA name such as Europe/Berlin or UTC"
         _fail("time_zone", f"unknown time zone {value!r}: {hint}")
     return value

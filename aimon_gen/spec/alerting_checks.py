@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from ..errors import did_you_mean
 from ..loader import format_path
 from . import routing
+from .alerting import NULL_RECEIVER
 from .finding import Finding
 from .types import duration_seconds
 
@@ -54,7 +55,6 @@ def alerting_checks(spec) -> Iterable[Finding]:
 
 
 def _heartbeat(spec, names: list[str]) -> Iterable[Finding]:
-    from .alerting import NULL_RECEIVER
 
     al = spec.alerting
     if NULL_RECEIVER in names:

@@ -14,7 +14,6 @@ from .outputs import output_problems
 from .slo import slo_problems
 from .types import duration_seconds
 
-
 RESERVED_LABELS = {"job", "instance", "host", "node_group", "gpu_model", "model", "pipeline", "storage",
                    "cluster", "environment", "shard"}
 

@@ -6,7 +6,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .types import Url, matching
 
-
 Uid = matching(r"^[a-zA-Z0-9_-]{1,40}$", "a Grafana uid: 1 to 40 of letters, digits, _ and -, e.g. prom-main",
                "grafana")
 AbsolutePath = matching(r"^(/\S*)?$", "an absolute path on the Grafana host, e.g. /var/lib/grafana/dashboards/ai-prod",

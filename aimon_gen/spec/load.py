@@ -14,11 +14,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import Problem, SpecInvalid
-from .checks import run_checks
-from .model import Spec
 
 # format_path: also imported from here by build.py and spec/alerting_checks.py.
 from ..loader import SPEC, PathT, Positions, data_path, format_path, parse_yaml, schema_problems
+from .checks import run_checks
+from .model import Spec
 
 
 @dataclass

@@ -6,7 +6,6 @@ Cross-field checks (uniqueness, collisions, threshold names) live in `checks.py`
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
@@ -17,7 +16,19 @@ from .alerting import Alerting
 from .grafana import Grafana
 from .outputs import KubernetesTargets, Outputs
 from .slo import ModelSLO, PipelineSLO, ServiceSLO, SLOAlerting
-from .types import ByteSize, Duration, HostList, LabelName, LabelValue, Name, Port, Target, Url, inline_secret
+from .types import (
+    ByteSize,
+    Duration,
+    HostList,
+    LabelName,
+    LabelValue,
+    Name,
+    Port,
+    Target,
+    Url,
+    inline_secret,
+    secret_header,
+)
 
 
 class Strict(BaseModel):
@@ -57,7 +68,6 @@ class BasicAuth(Strict):
     password: inline_secret("password", "password_file", "prometheus.yml")
 
 
-_SECRET_HEADER = re.compile(r"(?i)key|token|secret|passw|auth|cookie|credential|signature")
 
 
 def _headers(value: object) -> object:
@@ -66,7 +76,7 @@ def _headers(value: object) -> object:
         if str(name).lower() == "authorization":
             raise PydanticCustomError("header", "Prometheus refuses an Authorization header in remote_write.headers; "
                                       "use bearer_token_file or basic_auth.password_file")
-        if _SECRET_HEADER.search(str(name)):
+        if secret_header(str(name)):
             raise PydanticCustomError("header", f"header '{name}' looks like a secret, which would be written into "
                                       "prometheus.yml in clear; use bearer_token_file or basic_auth.password_file "
                                       "(Prometheus reads those from files), or a proxy that adds the header")

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import kinds
+from ..catalog import histogram_buckets
+from ..sli import availability_sli, latency_bound, latency_histogram, latency_histograms, parse_selector
 from .finding import Finding
 from .types import Duration, LabelName, LabelValue, Name, Percent, duration_seconds
 
@@ -131,7 +133,6 @@ def _declared(spec):
 
 
 def _plain_selectors(path, slo) -> Iterable:
-    from ..compile.slo.sli import parse_selector
 
     for key in ("good", "total"):
         if parse_selector(getattr(slo, key)) is None:
@@ -141,7 +142,6 @@ def _plain_selectors(path, slo) -> Iterable:
 
 
 def _availability(path, server) -> Iterable:
-    from ..compile.slo.sli import availability_sli
 
     if availability_sli(server) is None:
         yield Finding(path, f"a {server} model server counts no failed requests, so availability cannot be measured",
@@ -151,8 +151,6 @@ def _availability(path, server) -> Iterable:
 
 
 def _latency_bucket(path, server, latency) -> Iterable:
-    from ..catalog import histogram_buckets
-    from ..compile.slo.sli import latency_bound, latency_histogram, latency_histograms
 
     offered = latency_histograms(server)
     if not offered:

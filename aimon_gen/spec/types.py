@@ -9,8 +9,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, Wit
 from pydantic_core import PydanticCustomError
 
 # The duration grammar is PromQL's: one definition, in the PromQL module.
-from ..promql import DURATION_RE as _DURATION_RE
-from ..promql import duration_seconds, format_duration  # noqa: F401 - the spec's duration helpers
+from ..promql import DURATION_RE as _DURATION_RE, duration_seconds, format_duration  # noqa: F401 - the spec's duration helpers
 
 
 def _duration(value: object) -> str:
@@ -312,3 +311,11 @@ def clock_range(value: object) -> tuple[int, ...] | None:
     """(h1, m1, h2, m2) of an `HH:MM-HH:MM` text, else None (ranges are checked by the caller)."""
     m = _CLOCK_RANGE_RE.match(value) if isinstance(value, str) else None
     return tuple(map(int, m.groups())) if m else None
+
+
+_SECRET_HEADER = re.compile(r"(?i)key|token|secret|passw|auth|cookie|credential|signature")
+
+
+def secret_header(name: str) -> bool:
+    """An HTTP header whose value is a credential by its name: its value belongs in a file."""
+    return _SECRET_HEADER.search(name) is not None

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import copy
+import fnmatch
 
 from ..promql import rescale_times
 from ..spec.types import duration_seconds, format_duration
@@ -115,7 +116,6 @@ def _scrape(sc: dict, targets: list, place) -> dict:
 def static_targets(sc: dict, files: dict[str, object]) -> list[tuple[str, dict]]:
     """(address, labels) of every target of a scrape config, from static_configs or the
     built file_sd target files (`files`: render.documents of the build)."""
-    import fnmatch
 
     out = []
     for group in sc.get("static_configs") or []:

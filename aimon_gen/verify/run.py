@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +11,8 @@ import yaml
 from ..build import build, generate
 from ..catalog import exporter_metrics
 from ..compile.result import Bundle
-from ..render import documents
 from ..promql import metric_names
+from ..render import documents
 from ..scheme import JOB_MODEL, JOB_PIPELINE
 from ..spec.load import load_spec
 from . import dashboards, rewrite, scenarios

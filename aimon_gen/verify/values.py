@@ -12,7 +12,7 @@ import itertools
 
 from .. import kinds
 from ..catalog import exporter_metrics
-from ..compile.slo.sli import latency_histogram
+from ..sli import latency_histogram
 from ..spec.types import duration_seconds
 
 REQUESTS_PER_S = 10.0

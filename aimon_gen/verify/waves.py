@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import datetime, timezone
 
+from ..catalog import metric_info
 from ..promql import metric_names
 from ..spec import routing
-from .scenarios import name_matches
 from .rewrite import notifies
+from .scenarios import name_matches
 
 SETTLE = 2.0        # seconds to keep watching after the expected alerts arrived
 
@@ -24,7 +26,6 @@ SETTLE = 2.0        # seconds to keep watching after the expected alerts arrived
 def classify_rules(files: dict[str, object]) -> dict[str, str]:
     """alert name -> 'host' when it reads only node_exporter metrics (this machine's real
     ones, whose alerts verify reports but does not judge), else 'simulated'."""
-    from ..catalog import metric_info
 
     records: dict = {}
     alerts: dict = {}
@@ -238,7 +239,6 @@ def _where(labels: dict) -> str:
 
 def _ts(text: str) -> float:
     """RFC 3339 (Prometheus: nanoseconds, Alertmanager: milliseconds; UTC 'Z') -> unix seconds."""
-    from datetime import datetime, timezone
     base = datetime.fromisoformat(text[:19]).replace(tzinfo=timezone.utc).timestamp()
     digits = "".join(itertools.takewhile(str.isdigit, text[20:])) if text[19:20] == "." else ""
     return base + (float("0." + digits) if digits else 0.0)

@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import kinds
+from ...catalog import metric_info
 from ...errors import did_you_mean
 from ...promql import grouping_labels, kept_labels, label_matches, metric_names, selectors
+from ...scheme import JOB_PROMETHEUS, Job, TargetGroup, jobs
 from ...spec import routing
 
 # Labels every alert has: its name, and what Prometheus adds on the way to Alertmanager.
@@ -112,7 +114,6 @@ def _routes(routes, parent: tuple):
 
 
 def alert_instances(spec, rules: list[dict]) -> list[Instance]:
-    from ...scheme import JOB_PROMETHEUS, Job, TargetGroup, jobs
 
     records: dict[str, list[dict]] = {}
     for r in rules:
@@ -183,7 +184,6 @@ def _expand(expr: str, records: dict, depth: int = 0, memo: dict | None = None) 
 
 
 def _jobs_of(exprs: tuple[str, ...], by_job: dict, kinds: dict) -> list:
-    from ...catalog import metric_info
 
     named: list[str] = []
     for sel in (sel for e in exprs for sel in selectors(e)):
@@ -200,8 +200,6 @@ def _jobs_of(exprs: tuple[str, ...], by_job: dict, kinds: dict) -> list:
 
 def known_labels(spec, rules: list[dict], instances: list[Instance]) -> set[str]:
     """Every label name some generated alert may carry."""
-    from ...catalog import metric_info
-    from ...scheme import jobs
 
     known = set(_ALWAYS) | {"severity", "job", "host", "instance", "cluster", "environment"}
     known |= set(spec.prometheus.external_labels)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from ...spec.types import duration_seconds
 from ..result import Bundle
-from . import slo as dashboard_slo
-from . import thresholds
+from . import slo as dashboard_slo, thresholds
 from .board import Board, Panel, Target, expand, filters_for
 from .definitions import DashboardDef, PanelDef, definitions
 from .sdk import to_json

@@ -18,7 +18,6 @@ across packs; every alert compares something.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from ... import catalog, kinds
@@ -26,7 +25,7 @@ from ...errors import Problem, SpecInvalid, did_you_mean
 from ...promql import has_comparison, matcher, metric_names
 from ...thresholds import Threshold, resolve
 from ..result import Alert, Bundle, RuleGroup
-from ..templating import render
+from ..templating import limits as templating_limits, render
 from .packs import shipped_packs, user_packs
 from .scope import SCOPE_LABEL, job_of, scope_entries
 from .unittests import NeverFiresFor, compile_tests
@@ -61,10 +60,6 @@ class BuiltGroup:
     alerts: list = field(default_factory=list)      # BuiltAlert
 
 
-# A second named threshold an expression reads, e.g. a minimum request rate: <%= limit("name") %>.
-_LIMIT = re.compile(r"""limit\(\s*["'](\w+)["']\s*\)""")
-
-
 def variants(spec, rule, scope: str, entries: list) -> list[Variant]:
     """The rules one alert becomes (see the module docstring)."""
     name = rule.get("threshold")
@@ -76,7 +71,8 @@ def variants(spec, rule, scope: str, entries: list) -> list[Variant]:
     if rule.get("each"):
         return [_single(label, e, t) for e, t in per_entry if t is None or t.enabled]
     # An entry that overrides a limit() threshold gets its own rule too.
-    limits = _LIMIT.findall(str(rule.get("expr", "")))
+    # A second named threshold an expression reads, e.g. a minimum request rate: <%= limit("name") %>.
+    limits = templating_limits(str(rule.get("expr", "")))
     key = {id(e): tuple(resolve(spec, n, e).value for n in limits) for e in entries}
     base = tuple(resolve(spec, n, None).value for n in limits)
     same = [e for e, t in per_entry if t == default and key[id(e)] == base]

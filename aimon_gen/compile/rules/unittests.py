@@ -14,50 +14,16 @@ use whole numbers and steps whose results are exact.
 
 from __future__ import annotations
 
-import re
-
 from ... import kinds, scheme
 from ...catalog import histogram_buckets
-from ...errors import Problem, SpecInvalid
 from ...promql import metric_names, quote
 from ...spec.types import duration_seconds, split_target
-from ..templating import NeverFires, number, render
+from ..templating import NeverFires, go_annotation, number, render
 from .scope import SCOPE_LABEL, job_of
 
 INTERVAL = 60       # seconds between input samples
 EVAL_INTERVAL = 600  # seconds between rule evaluations: every test group evaluates every rule
                      # of the files at each step, so 5m instead of 1m makes promtool 5x faster
-_GO = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
-_PRINTF = re.compile(r'^printf\s+"%\.(\d+)g"\s+\$value$|^\$value\s*\|\s*printf\s+"%\.(\d+)g"$')
-
-
-def go_float(v: float) -> str:
-    """Go's %v of a float64 (strconv 'g', shortest; exponent from 1e21)."""
-    if v == int(v) and abs(v) < 1e21:
-        return str(int(v))
-    text = repr(v)
-    if "e" in text:
-        mant, exp = text.split("e")
-        sign = "-" if exp.startswith("-") else "+"
-        text = f"{mant}e{sign}{abs(int(exp)):02d}"
-    return text
-
-
-def expand(template: str, labels: dict, value: float, where: tuple) -> str:
-    """Expand the Go template subset aimon-gen's annotations use, exactly as Prometheus would."""
-    def one(m: re.Match) -> str:
-        body = m.group(1)
-        if body.startswith("$labels."):
-            return str(labels.get(body[len("$labels."):], "<no value>"))
-        if body == "$value":
-            return go_float(value)
-        p = _PRINTF.match(body)
-        if p:
-            return f"%.{p.group(1) or p.group(2)}g" % value
-        raise SpecInvalid([Problem(where[0], where[1], 0, "", f"annotation template '{{{{ {body} }}}}' is not "
-                                   "supported by the generated unit tests",
-                                   'use {{ $labels.name }}, {{ $value }} or {{ printf "%.4g" $value }}')])
-    return _GO.sub(one, template)
 
 
 def target_labels(spec, kind: str, scope_label: str, entry) -> dict:
@@ -136,7 +102,7 @@ def _expected(a, test, ctx, base: dict, shown: str) -> dict:
     labels = {k: v for k, v in labels.items() if (keep == "all" or k in keep) and k not in drop}
     value = float(render(_s(test["value"]), ctx, shown))
     where = (shown, a.source.line)
-    annotations = {k: expand(v, labels, value, where) if k != "runbook_url" else v
+    annotations = {k: go_annotation(v, labels, value, where) if k != "runbook_url" else v
                    for k, v in a.rule["annotations"].items()}
     return {"exp_labels": {**labels, **a.rule["labels"]}, "exp_annotations": annotations}
 

@@ -26,7 +26,6 @@ import copy
 import hashlib
 
 from ...promql import metric_names, shard_local
-
 from ..result import Bundle, Sharding
 
 SHARD_LABEL = "shard"

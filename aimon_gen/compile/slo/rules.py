@@ -25,10 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ...sli import SLODef, slo_defs
 from ...spec.types import duration_seconds
 from ..result import Alert, Bundle, BurnLine, CompiledSLO, RuleGroup
 from ..templating import template_literal
-from .sli import SLODef, slo_defs
 
 SLO_RULES = "slo"  # slo.rules.yml
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from ...promql import label_matches, quote
+from ...sli import Selector, SLODef, slo_defs
 from ...spec.types import duration_seconds, format_duration
 from ..result import Bundle
 from ..templating import printed
 from .rules import MISSING, PERIOD_SOURCE, SLO_RULES, SOURCE, Pair, alert_rules, burn_description, num, pairs, windows
-from .sli import Selector, SLODef, slo_defs
 
 FULL = 1_000_000          # events per minute in burn scenarios
 EVAL = 600                # the tests' evaluation interval (series are sampled every minute)

@@ -12,11 +12,12 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...loader import load
-from ...promql import quote, re2_escape, simple_selector
-from ...resources import data_dir
-from ...scheme import JOB_MODEL, JOB_PIPELINE
-from ...spec.types import duration_seconds
+from .catalog import histogram_buckets
+from .loader import load
+from .promql import quote, re2_escape, simple_selector
+from .resources import data_dir
+from .scheme import JOB_MODEL, JOB_PIPELINE
+from .spec.types import duration_seconds
 
 Matcher = tuple[str, str, str]   # (label, op, value) with op one of = != =~ !~
 
@@ -150,7 +151,6 @@ def fixed_buckets(server: str) -> bool:
 def latency_bound(server: str, metric: str | None, seconds: float) -> float | None:
     """The bucket bound that measures `seconds`: the bucket itself, or for fixed buckets the
     largest bound at or below it; None when there is none."""
-    from ...catalog import histogram_buckets
 
     buckets = histogram_buckets(latency_histogram(server, metric))
     exact = [b for b in buckets if abs(b - seconds) <= 1e-9 * max(1.0, b)]
