@@ -43,7 +43,8 @@ def compile_only(spec_path: Path) -> list:
 
 def _compiled(spec_path: Path, formats: tuple):
     """(context, typed Bundle, loaded spec with the compile step's warnings added), or SpecInvalid."""
-    from .compile import Context, compile_bundle  # lazy: a build from the cache never loads the compile steps
+    from .compile.context import Context  # lazy: a build from the cache never loads the compile steps
+    from .compile.pipeline import compile_bundle  # lazy: as above
     from .spec.load import format_path, load_spec  # lazy: ... nor pydantic and the spec model
 
     loaded = load_spec(spec_path)

@@ -10,8 +10,12 @@ from functools import cache
 from pathlib import Path
 
 from .catalog import exporter_metrics
+from .compile.context import Context
+from .compile.result import Bundle
+from .compile.scrape.config import compile_prometheus
+from .compile.scrape.sharding import shard_of
 from .resources import read_yaml
-from .scheme import JOB_PROMETHEUS, jobs
+from .scheme import Job
 from .spec.types import duration_seconds
 
 _HERE = Path(__file__).resolve().parent / "catalog"
@@ -101,20 +105,28 @@ def series_per_target(exporter: str, assumptions: dict, gpus: int = 0) -> tuple[
     return total, unlisted
 
 
+def scrape_jobs(spec) -> list[Job]:
+    """The jobs the build's scrape step declares (the typed result, not prometheus.yml's text)."""
+    bundle = Bundle()
+    compile_prometheus(Context(spec, "", Path(".")), bundle)
+    return bundle.scrape_jobs
+
+
 def estimate(spec, overrides: dict | None = None, shards: int | None = None) -> Plan:
     """The plan for the spec (with `shards` instead of the spec's prometheus.shards when given)."""
-    from .compile.scrape.sharding import shard_of  # lazy: importing compile/ loads every step, which `plan` never runs
-
     data = assumptions_file()
     assumptions = {**data["assumptions"], **(overrides or {})}
     synthetic = int(data["synthetic"])
     gpus_by_group = {g.name: (g.gpu.count if g.gpu else 0) for g in spec.node_groups}
     p = spec.prometheus
     n_shards = shards or p.shards
-    own = series_per_target("prometheus", assumptions)
-    out = [JobPlan(JOB_PROMETHEUS, "prometheus", n_shards, own[0] * n_shards, own[1] * n_shards,
-                   synthetic * n_shards, [sum(own) + synthetic] * n_shards)]
-    for job in jobs(spec):
+    out = []
+    for job in scrape_jobs(spec):
+        if job.exporter == "prometheus":  # every shard (and the global layer's peers) scrapes itself
+            own = series_per_target("prometheus", assumptions)
+            out.append(JobPlan(job.name, "prometheus", n_shards, own[0] * n_shards, own[1] * n_shards,
+                               synthetic * n_shards, [sum(own) + synthetic] * n_shards))
+            continue
         plan = JobPlan(job.name, job.exporter, 0, 0, 0, 0, [0] * n_shards)
         for group in job.groups:
             gpus = gpus_by_group.get(dict(group.labels).get("node_group", ""), 0)

@@ -38,7 +38,7 @@ def fleet_spec(hosts: int) -> str:
 
 
 def _bundle_before_dashboards(ctx):
-    from aimon_gen.compile import STEPS
+    from aimon_gen.compile.pipeline import STEPS
     from aimon_gen.compile.dashboards.panels import compile_dashboards
     from aimon_gen.compile.result import Bundle
 
@@ -51,7 +51,7 @@ def _bundle_before_dashboards(ctx):
 
 
 def figures(spec_path: Path, runs: int) -> dict:
-    from aimon_gen.compile import Context
+    from aimon_gen.compile.context import Context
     from aimon_gen.compile.dashboards.panels import compile_dashboards
     from aimon_gen.render import render
     from aimon_gen.spec.load import load_spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from aimon_gen.compile import Context
+from aimon_gen.compile.context import Context
 from aimon_gen.compile.alerting.routing import analyse
 from aimon_gen.compile.alerting.alertmanager import compile_alertmanager
 from aimon_gen.compile.result import Alert, Bundle

@@ -223,7 +223,7 @@ def test_slo_rows_per_slo_with_burn_rate_lines(example):
 
 
 def test_no_slo_rules_no_slo_dashboard(example):
-    from aimon_gen.compile import Context
+    from aimon_gen.compile.context import Context
     from aimon_gen.compile.dashboards.panels import compile_dashboards
     from aimon_gen.spec.load import load_spec
 
@@ -243,7 +243,7 @@ SLO_RULES = [RuleGroup("slo-m-availability", [
 
 
 def test_slo_rows_read_the_compiled_slo_and_its_alerts_declared_lines(write_spec):
-    from aimon_gen.compile import Context
+    from aimon_gen.compile.context import Context
     from aimon_gen.compile.dashboards.panels import compile_dashboards
     from aimon_gen.spec.load import load_spec
 

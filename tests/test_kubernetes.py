@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from aimon_gen.build import generate
 from aimon_gen.cli import app
-from aimon_gen.compile import Context
+from aimon_gen.compile.context import Context
 from aimon_gen.compile.kubernetes.manifests import compile_kubernetes
 from aimon_gen.compile.result import Bundle, RuleGroup
 from aimon_gen.render import render

@@ -102,13 +102,13 @@ def test_output_folder_that_is_a_file_is_a_user_error(tmp_path):
 def test_a_bug_is_one_line_with_how_to_report(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import aimon_gen.compile
+    import aimon_gen.compile.pipeline
     from aimon_gen.cli import app
 
     def broken(ctx):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(aimon_gen.compile, "compile_bundle", broken)
+    monkeypatch.setattr(aimon_gen.compile.pipeline, "compile_bundle", broken)
     spec = tmp_path / "s.yaml"
     spec.write_text("version: 1\nname: x\n")
     r = CliRunner().invoke(app, ["build", str(spec), "-o", str(tmp_path / "out")])

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import EXAMPLE
 from typer.testing import CliRunner
 
 from aimon_gen.catalog import exporter_metrics
 from aimon_gen.cli import app
 from aimon_gen.plan import assumptions_file, estimate, series_per_target
 from aimon_gen.spec.load import load_spec
-
-from conftest import EXAMPLE
 
 FLEET = """
 version: 1
@@ -113,3 +112,17 @@ def test_per_shard_estimate_follows_hashmod_of_each_address(write_spec):
 def test_bad_assumption_is_a_usage_error():
     r = CliRunner().invoke(app, ["plan", str(EXAMPLE), "--assume", "cpus=8"])
     assert r.exit_code == 2 and "host_cpus" in r.output
+
+
+def test_the_plan_counts_every_job_the_build_scrapes():
+    """The plan reads the scrape step's typed jobs, so a job the build adds (Alertmanager's own
+    /metrics at prometheus.alertmanagers) is counted too, with its targets."""
+    from aimon_gen.build import generate
+
+    _, bundle, loaded = generate(EXAMPLE)
+    plan = estimate(loaded.spec)
+    assert [j.job for j in plan.jobs] == [j.name for j in bundle.scrape_jobs]
+    assert [sc["job_name"] for sc in bundle.prometheus["scrape_configs"]] == [j.name for j in bundle.scrape_jobs]
+    am = next(j for j in plan.jobs if j.job == "alertmanager")
+    assert am.targets == len(loaded.spec.prometheus.alertmanagers) >= 1
+    assert am.catalog_series + am.unlisted_series == am.targets * sum(series_per_target("alertmanager", plan.assumptions))

@@ -61,7 +61,7 @@ def test_groups_move_whole_and_follow_their_inputs():
 
 
 def test_same_group_name_in_two_rule_files_stays_in_separate_files():
-    from aimon_gen.compile.scrape.config import prometheus_config
+    from aimon_gen.compile.scrape.config import prometheus_config, scrape_jobs
     from aimon_gen.compile.scrape.sharding import split
     from aimon_gen.spec.load import load_spec
     import tempfile
@@ -73,7 +73,7 @@ def test_same_group_name_in_two_rule_files_stays_in_separate_files():
     fleet = {"name": "models", "rules": [{"record": "job:up:sum", "expr": "sum by (job) (up) > bool 0"}]}
     per_target = {"name": "models", "rules": [{"alert": "Down", "expr": "up == 0"}]}
     later = {"name": "after", "rules": [{"alert": "FleetDown", "expr": "job:up:sum == 0"}]}
-    prometheus = prometheus_config(spec, ["a.rules.yml", "b.rules.yml"], {})
+    prometheus = prometheus_config(spec, ["a.rules.yml", "b.rules.yml"], {}, scrape_jobs(spec))
     out = split(spec, prometheus, {"a": {"groups": [later, per_target]}, "b": {"groups": [fleet]}})
     assert sorted(out.shard_rules) == ["a"]
     assert sorted(out.global_rules) == ["a", "b"]

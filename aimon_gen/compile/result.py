@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..scheme import Job
+
 
 @dataclass(frozen=True)
 class Alert:
@@ -69,6 +71,7 @@ class Sharding:
 
 @dataclass
 class Bundle:
+    scrape_jobs: list[Job] = field(default_factory=list)        # what prometheus.yml scrapes, in its order
     prometheus: dict | None = None                              # prometheus.yml
     targets: dict[tuple[str, str], list] = field(default_factory=dict)  # (job, entry) -> file_sd targets
     rule_files: dict[str, RuleFile] = field(default_factory=dict)  # stem (alert, recording, slo) -> rules

@@ -6,7 +6,7 @@ import dataclasses
 import string
 
 from ...promql import re2_escape
-from ...scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, jobs
+from ...scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, TargetGroup, jobs
 from ...spec.types import duration_seconds, format_duration
 from ..result import Bundle
 
@@ -15,12 +15,25 @@ _HOST_REGEX = r"(.+):\d+"
 
 
 def compile_prometheus(ctx, bundle: Bundle) -> None:
-    """The step: prometheus.yml, listing the rule files of the steps before it."""
+    """The step: the scrape jobs, and prometheus.yml listing the rule files of the steps before it."""
+    bundle.scrape_jobs = scrape_jobs(ctx.spec)
     bundle.prometheus = prometheus_config(ctx.spec, [f"{stem}.rules.yml" for stem in sorted(bundle.rule_files)],
-                                          bundle.targets)
+                                          bundle.targets, bundle.scrape_jobs)
 
 
-def prometheus_config(spec, rule_files: list[str], targets: dict) -> dict:
+def scrape_jobs(spec) -> list[Job]:
+    """Every job prometheus.yml scrapes, in its order: Prometheus itself, Alertmanager (where
+    Prometheus sends alerts), then the spec's exporters (scheme.jobs)."""
+    own = [Job(JOB_PROMETHEUS, "prometheus", "/metrics", "http",
+               (TargetGroup(("localhost:9090",), (), ("prometheus",)),), False)]
+    if spec.prometheus.alertmanagers:
+        own.append(Job(JOB_ALERTMANAGER, "alertmanager", "/metrics", "http",
+                       (TargetGroup(tuple(spec.prometheus.alertmanagers), (), ("prometheus", "alertmanagers")),),
+                       False))
+    return own + jobs(spec)
+
+
+def prometheus_config(spec, rule_files: list[str], targets: dict, scrape: list[Job]) -> dict:
     """prometheus.yml; with `service_discovery: file`, each entry's targets go into `targets`
     under (job, entry), which render writes as targets/<job>/<entry>.json."""
     p = spec.prometheus
@@ -29,10 +42,14 @@ def prometheus_config(spec, rule_files: list[str], targets: dict) -> dict:
         cfg["rule_files"] = list(rule_files)
     if p.alertmanagers:
         cfg["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(p.alertmanagers)}]}]}
-    scrape_configs = [{"job_name": JOB_PROMETHEUS, "static_configs": [{"targets": ["localhost:9090"]}]}]
-    if p.alertmanagers:
-        scrape_configs.append(alertmanager_scrape_config(p.alertmanagers))
-    for job in jobs(spec):
+    scrape_configs = []
+    for job in scrape:
+        if job.exporter == "prometheus":
+            scrape_configs.append({"job_name": job.name, "static_configs": [{"targets": list(job.groups[0].targets)}]})
+            continue
+        if job.exporter == "alertmanager":
+            scrape_configs.append(alertmanager_scrape_config(job.groups[0].targets))
+            continue
         static = [g for g in job.groups if g.kubernetes is None]
         if static:
             scrape_configs.append(_scrape_config(spec, dataclasses.replace(job, groups=tuple(static)), targets))
