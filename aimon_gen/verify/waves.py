@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..catalog import metric_info
 from ..promql import metric_names
@@ -239,6 +239,6 @@ def _where(labels: dict) -> str:
 
 def _ts(text: str) -> float:
     """RFC 3339 (Prometheus: nanoseconds, Alertmanager: milliseconds; UTC 'Z') -> unix seconds."""
-    base = datetime.fromisoformat(text[:19]).replace(tzinfo=timezone.utc).timestamp()
+    base = datetime.fromisoformat(text[:19]).replace(tzinfo=UTC).timestamp()
     digits = "".join(itertools.takewhile(str.isdigit, text[20:])) if text[19:20] == "." else ""
     return base + (float("0." + digits) if digits else 0.0)
