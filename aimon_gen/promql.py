@@ -54,7 +54,7 @@ def duration_seconds(text: str) -> float:
     m = DURATION_RE.match(text)
     if not m or not text:
         raise ValueError(f"not a duration: {text!r}")
-    return sum(int(g) * u for g, u in zip(m.groups(), _DURATION_UNITS) if g)
+    return sum(int(g) * u for g, u in zip(m.groups(), _DURATION_UNITS, strict=True) if g)
 
 
 def format_duration(seconds: float) -> str:

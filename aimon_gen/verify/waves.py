@@ -213,7 +213,7 @@ class WaveChecker:
                 continue
             for node in routing.match(self.routes, labels):
                 groups.setdefault((node.receiver, routing.group_key(node, labels), at), []).append(fp)
-        for (receiver, key, _at), fps in sorted(groups.items()):
+        for (receiver, _key, _at), fps in sorted(groups.items()):
             if len(fps) < 2 or receiver not in self._got_any(snap):
                 continue
             hits = [d for d in snap["deliveries"] if d.receiver == receiver

@@ -77,7 +77,7 @@ def realize(want: Selector, avoid: list[Selector]) -> dict | None:
     names = sorted({m[0] for s in sels for m in s.matchers})
     options = [_candidates(n, sels) for n in names]
     for combo in itertools.islice(itertools.product(*options), 20000):
-        labels = {n: v for n, v in zip(names, combo) if v}
+        labels = {n: v for n, v in zip(names, combo, strict=True) if v}
         if _matches(want, want.name, labels) and not any(_matches(a, want.name, labels) for a in avoid):
             return labels
     return None
