@@ -33,7 +33,10 @@ def classify_rules(files: dict[str, object]) -> dict[str, str]:
         for g in (files[path] or {}).get("groups") or []:
             for r in g.get("rules") or []:
                 names = metric_names(str(r["expr"]))
-                (records.__setitem__(r["record"], names) if "record" in r else alerts.setdefault(r["alert"], set()).update(names))
+                if "record" in r:
+                    records[r["record"]] = names
+                else:
+                    alerts.setdefault(r["alert"], set()).update(names)
 
     def exporters(names, seen=()):
         out = set()

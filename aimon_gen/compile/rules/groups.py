@@ -187,7 +187,8 @@ def check_groups(spec, built: list[BuiltGroup]) -> list[Problem]:
             where = (g.pack.shown, a.source.line)
             if alert_seen.setdefault(a.rule["alert"], where) != where:
                 other = alert_seen[a.rule["alert"]]
-                problems.append(_p(g, a.source, f"alert name '{a.rule['alert']}' is also defined at {other[0]}:{other[1]}",
+                problems.append(_p(g, a.source,
+                                   f"alert name '{a.rule['alert']}' is also defined at {other[0]}:{other[1]}",
                                    "alert names must be unique"))
             # A heartbeat (severity none, e.g. Watchdog's vector(1)) fires always by design.
             if not has_comparison(a.rule["expr"]) and a.rule["labels"]["severity"] != "none":

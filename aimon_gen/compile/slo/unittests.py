@@ -267,7 +267,8 @@ def _group(spec, title: str, cases: list[Case], index: int) -> dict:
     end, checkpoints = _end_and_checkpoints(spec, title, cases, k)
     minutes = _minutes(end) + 1
     series = [s for c in cases for s in _values(c, minutes)] or [{"series": "aimon_gen_unused", "values": "0"}]
-    alerts = sorted({p.alert for c in cases for p in c.fire}) + ([MISSING] if MISSING not in spec.rules.disabled else [])
+    alerts = (sorted({p.alert for c in cases for p in c.fire})
+              + ([MISSING] if MISSING not in spec.rules.disabled else []))
     group = {"name": title, "interval": "1m", "input_series": series,
              "alert_rule_test": [{"eval_time": format_duration(t), "alertname": name,
                                   "exp_alerts": _expected(spec, cases, name, t)}
