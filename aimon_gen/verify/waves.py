@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from ..catalog import metric_info
 from ..promql import metric_names
+from ..render import Documents
 from ..spec import routing
 from .rewrite import notifies
 from .scenarios import name_matches
@@ -23,7 +24,7 @@ from .scenarios import name_matches
 SETTLE = 2.0        # seconds to keep watching after the expected alerts arrived
 
 
-def classify_rules(files: dict[str, object]) -> dict[str, str]:
+def classify_rules(files: Documents) -> dict[str, str]:
     """alert name -> 'host' when it reads only node_exporter metrics (this machine's real
     ones, whose alerts verify reports but does not judge), else 'simulated'."""
 
