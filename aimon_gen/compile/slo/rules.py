@@ -82,7 +82,8 @@ def source(window: str, slo: SLODef) -> str | None:
 def pairs(spec, slo: SLODef) -> tuple[list[Pair], list[Pair]]:
     """(pairs that can fire, pairs whose threshold needs more than 100% errors)."""
     period, s = duration_seconds(slo.period), spec.slo_alerting
-    fire, never = [], []
+    fire: list[Pair] = []
+    never: list[Pair] = []
     for tier, setting in (("page", s.page), ("ticket", s.ticket)):
         if ALERT[tier] in spec.rules.disabled:
             continue
@@ -141,6 +142,7 @@ def _recording(slo: SLODef) -> list[dict]:
              {"record": "slo:sli_total:rate", "expr": slo.sli.total_expr(), "labels": {**labels, "window": "5m"}}]
     for w in wins[1:]:
         src = source(w, slo)
+        assert src is not None  # only 5m has no source, and wins[1:] skips it
         for kind in ("bad", "total"):
             rules.append({"record": f"slo:sli_{kind}:rate",
                           "expr": f"avg_over_time(slo:sli_{kind}:rate{_sel(slo, src)}[{w}:{src}])",
