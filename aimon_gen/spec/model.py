@@ -6,7 +6,7 @@ Cross-field checks (uniqueness, collisions, threshold names) live in `checks.py`
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
@@ -126,14 +126,20 @@ class Exporter(Strict):
     scheme: Literal["http", "https"] = "http"
 
 
+def _exporter_field(k: str) -> tuple[type[Exporter], Any]:
+    kind = kinds.kind(k)
+    # The path only where it is not the default, so it stays unset as if the spec left it out.
+    path: dict[str, Any] = {"path": kind.path} if kind.path != "/metrics" else {}
+    return (Exporter, Field(Exporter(port=kind.port, **path),
+                            description=(kind.doc or None) if kind.scope == "models" else None))
+
+
 # One field per exporter kind of the registry (kinds.yaml), with its default port and path.
+_EXPORTER_FIELDS: dict[str, Any] = {k: _exporter_field(k) for k in kinds.KINDS if kinds.kind(k).port}
 Exporters = create_model(
     "Exporters", __base__=Strict,
     __doc__="Where each kind of exporter listens; a target without a port gets its kind's port.",
-    **{k: (Exporter, Field(Exporter(port=kinds.kind(k).port, **({"path": kinds.kind(k).path}
-                                                               if kinds.kind(k).path != "/metrics" else {})),
-                           description=(kinds.kind(k).doc or None) if kinds.kind(k).scope == "models" else None))
-       for k in kinds.KINDS if kinds.kind(k).port})
+    **_EXPORTER_FIELDS)
 
 
 class GPU(Strict):
