@@ -87,6 +87,8 @@ class Outcome:
     failures: list[str] = field(default_factory=list)
     fired: dict = field(default_factory=dict)   # time (s) -> [labels of each firing alert]
     checked: list = field(default_factory=list)  # (expectation, alerts it matched)
+    # time (s) -> firing alerts that may be about the subject: its labels, or no such label at all
+    about: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -381,6 +383,7 @@ def judge(sc: Scenario, exporter: str, entry, fired: dict) -> Outcome:
         at = duration_seconds(e.at)
         match = {str(k): str(v) for k, v in e.match.items()} if e.match is not None else default_match
         mine = [a for a in fired.get(at, []) if all(a.get(k) == v for k, v in match.items())]
+        outcome.about[at] = [a for a in fired.get(at, []) if all(a.get(k, v) == v for k, v in match.items())]
         if e.fires is not None:
             hits = [a for a in mine if a.get("severity") == e.fires
                     and all(a.get(k) == v for k, v in e.labels.items())]
