@@ -18,6 +18,7 @@ from ... import kinds, scheme
 from ...catalog import histogram_buckets
 from ...promql import metric_names, quote
 from ...spec.types import duration_seconds, split_target
+from ..shapes import Shapes, text_of
 from ..templating import NeverFires, go_annotation, number, render
 from .scope import SCOPE_LABEL, job_of
 
@@ -151,6 +152,7 @@ def compile_tests(spec, built, have_alert_rules: bool) -> dict[str, dict]:
     # Alerts read raw series only, so the tests need not evaluate the recording rules.
     files = ["../alert.rules.yml"] if have_alert_rules else []
     cases: dict[str, list] = {}
+    shapes = Shapes()
     for group in built:
         stem = f"{'user-' if group.pack.user else ''}{group.pack.path.stem}"
         for a in group.alerts:
@@ -161,9 +163,19 @@ def compile_tests(spec, built, have_alert_rules: bool) -> dict[str, dict]:
                 name = str(a.source.get("threshold", ""))
                 raise NeverFiresFor(threshold_path(spec, name, a.variant.entry or (a.variant.entries or [None])[0]),
                                     f"{a.rule['alert']}: {exc}") from None
+            if a.variant.entry is not None and shapes.known((stem, a.rule["alert"]), text_of([a.rule, found]),
+                                                              _own_values(spec, group, a.variant.entry)):
+                continue   # a rule per entry (`each:`, an override) whose shape an earlier entry's test proves
             cases.setdefault(stem, []).extend((t, reads) for t in found)
     return {stem: {"rule_files": files, "evaluation_interval": f"{EVAL_INTERVAL // 60}m", "tests": _pack(found)}
             for stem, found in cases.items()}
+
+
+def _own_values(spec, group, entry) -> dict[str, str]:
+    """What a scope entry contributes to its rule and test: its name and its target's labels.
+    Shapes (compile/shapes.py) tests one of the entries whose rule and test differ only in these."""
+    base = target_labels(spec, group.kind, SCOPE_LABEL.get(group.scope, ""), entry)
+    return {"": entry.name, **{k: str(v) for k, v in base.items()}}
 
 
 class NeverFiresFor(Exception):
