@@ -90,6 +90,12 @@ def test_a_test_file_loads_its_own_packs_rules_only(docs):
             asked = {t["alertname"] for g in doc["tests"] for t in g["alert_rule_test"]}
             loaded = {r["alert"] for g in docs[f"tests/{stem}.rules.yml"]["groups"] for r in g["rules"]}
             assert asked == loaded
+    # every rule a test loads is, in its group, the rule Prometheus loads
+    every = {(g["name"], repr(r)) for g in docs["alert.rules.yml"]["groups"] for r in g["rules"]}
+    copies = [(g["name"], repr(r)) for path, doc in docs.items() if path.endswith(".rules.yml")
+              and path.startswith("tests/") and path != "tests/slo-shapes.rules.yml" for g in doc["groups"]
+              for r in g["rules"]]
+    assert copies and set(copies) <= every
 
 
 def test_same_shape_only_by_renaming_own_values():
