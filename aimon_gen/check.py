@@ -2,10 +2,17 @@
 
 Every generated file is checked by the tool it is for before anything reaches the
 output folder. The commands run in parallel; each one's wall time is kept for reports.
+
+Few processes, however big the spec: one `promtool check config` over prometheus.yml and every
+shard config, one `check rules` over every rule file (and the PrometheusRule groups), and the
+test files in at most one `test rules` per core. promtool names each file it checks ("Checking
+x", "Unit Testing: x") before its verdict, so a failure still names the file it is in. amtool's
+`config routes test` takes one label set per run, so each routing test is its own process.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -17,6 +24,7 @@ from .check_sd import for_local_promtool
 from .compile.alerting.alertmanager import routing_test_args
 from .compile.result import Bundle, Sharding
 from .errors import CheckFailed, ToolMissing
+from .promql import duration_seconds
 from .render import ALERTMANAGER, KUBERNETES, SHARDING, render, rule_path, shard_config_path
 
 INSTALL_HINT = {
@@ -37,6 +45,19 @@ class Command:
     tool: str
     args: tuple[str, ...]
     file: str          # what it checks, for messages
+    shown: tuple[tuple[str, str], ...] = ()   # (argument path, output file it checks): which failed
+
+
+def failed_files(c: Command, output: str) -> str:
+    """The output files a failed command names as failing (c.file when it names none of them)."""
+    names, failed, current = dict(c.shown), [], None
+    for line in output.splitlines():
+        for head in ("Checking ", "Unit Testing: "):
+            if line.startswith(head):
+                current = line[len(head):].strip()
+        if "FAILED" in line and current in names and names[current] not in failed:
+            failed.append(names[current])
+    return ", ".join(failed) or c.file
 
 
 @dataclass(frozen=True)
@@ -62,22 +83,53 @@ class CheckPlan:
 def plan(bundle: Bundle, spec_file: str, spec_name: str) -> CheckPlan:
     """What to check, from the build result alone: no file is written here."""
     out = CheckPlan()
+    configs = []    # (file promtool reads, output file)
     if bundle.prometheus is not None:
         out.files[CHECK_CONFIG] = _check_config(out, bundle.prometheus, "", spec_file, spec_name)
-        out.commands.append(Command("promtool", ("check", "config", "--lint-fatal", CHECK_CONFIG), "prometheus.yml"))
-    rules = [rule_path(stem) for stem in sorted(bundle.rule_files)]
+        configs.append((CHECK_CONFIG, "prometheus.yml"))
+    if bundle.sharding is not None:
+        configs += _shard_configs(out, bundle.sharding)
+    if configs:
+        out.commands.append(_batch(("check", "config", "--lint-fatal"), configs))
+    rules = [(p, p) for p in (rule_path(stem) for stem in sorted(bundle.rule_files))] + _kubernetes_rules(out, bundle)
     if rules:
-        out.commands.append(Command("promtool", ("check", "rules", "--lint-fatal", *rules), ", ".join(rules)))
-    # One process per file: promtool tests files one after another, and the cores are idle otherwise.
-    tests = [f"tests/{stem}.test.yml" for stem in sorted(bundle.rule_tests, key=lambda s: s + ".test.yml")]
-    out.commands.extend(Command("promtool", ("test", "rules", t), t) for t in tests)
+        out.commands.append(_batch(("check", "rules", "--lint-fatal"), rules))
+    # promtool tests the files of one run one after another: one run per core, the costliest
+    # files first, each to the least loaded run.
+    tests = sorted(((f"tests/{stem}.test.yml", _test_cost(bundle, doc)) for stem, doc in bundle.rule_tests.items()),
+                   key=lambda t: (-t[1], t[0]))
+    loads = [0] * min(len(tests), os.cpu_count() or 1)
+    runs: list[list[str]] = [[] for _ in loads]
+    for path, size in tests:
+        i = loads.index(min(loads))
+        loads[i] += size
+        runs[i].append(path)
+    out.commands.extend(_batch(("test", "rules"), [(t, t) for t in sorted(files)]) for files in runs)
     if bundle.alertmanager is not None:
         out.commands.append(Command("amtool", ("check-config", ALERTMANAGER), ALERTMANAGER))
         out.commands.extend(_routing_tests(bundle))
-    if bundle.sharding is not None:
-        out.commands.extend(_shard_configs(out, bundle.sharding))
-    out.commands.extend(_kubernetes_rules(out, bundle))
     return out
+
+
+def _test_cost(bundle: Bundle, doc: dict) -> int:
+    """promtool's work on a test file, roughly: every loaded rule at every evaluation up to each
+    group's last check, plus a process start (CPU seconds measured on a fleet spec follow it)."""
+    rules = 0
+    for path in doc.get("rule_files") or []:
+        stem = path.removeprefix("../").removesuffix(".rules.yml")
+        found = bundle.rule_files.get(stem) if path.startswith("../") else bundle.test_rules.get(stem)
+        rules += sum(len(g.rules) for g in found.groups) if found else 0
+    step = duration_seconds(doc.get("evaluation_interval", "1m"))
+    points = sum(max((duration_seconds(c["eval_time"]) for c in [*g.get("alert_rule_test", []),
+                                                                   *g.get("promql_expr_test", [])]), default=0)
+                 // step + 1 for g in doc.get("tests") or [])
+    return int(points * max(rules, 1)) + 500
+
+
+def _batch(args: tuple[str, ...], files: list[tuple[str, str]]) -> Command:
+    """One promtool run over `files` ((path it reads, output file it checks))."""
+    return Command("promtool", (*args, *(p for p, _ in files)), ", ".join(dict.fromkeys(s for _, s in files)),
+                   tuple(files))
 
 
 def _check_config(out: CheckPlan, doc: dict, up: str, spec_file: str, spec_name: str) -> bytes:
@@ -100,30 +152,27 @@ def _routing_tests(bundle: Bundle) -> list[Command]:
     return cmds
 
 
-def _shard_configs(out: CheckPlan, s: Sharding) -> list[Command]:
-    """promtool check config on every shard and global config (secrets as placeholders)."""
+def _shard_configs(out: CheckPlan, s: Sharding) -> list[tuple[str, str]]:
+    """Every shard and global config as promtool checks it (secrets as placeholders)."""
     configs = [(shard_config_path(i), doc) for i, doc in enumerate(s.shard_configs)]
     if s.global_config is not None:
         configs.append((f"{SHARDING}prometheus-global.yml", s.global_config))
-    cmds = []
+    files = []
     for path, doc in sorted(configs, key=lambda c: c[0]):
         check_rel = f"{SHARDING}.check-{path[len(SHARDING):]}"
         out.files[check_rel] = _check_config(out, doc, "../", "spec", "check")
-        cmds.append(Command("promtool", ("check", "config", "--lint-fatal", check_rel), path))
-    return cmds
+        files.append((check_rel, path))
+    return files
 
 
-def _kubernetes_rules(out: CheckPlan, bundle: Bundle) -> list[Command]:
-    """promtool check rules on the groups inside each generated PrometheusRule (extracted to files)."""
-    names = sorted(n for n in bundle.kubernetes if n.startswith("prometheusrule-"))
+def _kubernetes_rules(out: CheckPlan, bundle: Bundle) -> list[tuple[str, str]]:
+    """The groups inside each generated PrometheusRule, extracted to files for check rules."""
     files = []
-    for name in names:
+    for name in sorted(n for n in bundle.kubernetes if n.startswith("prometheusrule-")):
         rel = f".check-kubernetes/{name[:-len('.yaml')]}.rules.yml"
         out.files[rel] = render(rel, {"groups": bundle.kubernetes[name]["spec"]["groups"]}, "spec", "check")
-        files.append(rel)
-    if not files:
-        return []
-    return [Command("promtool", ("check", "rules", "--lint-fatal", *files), ", ".join(KUBERNETES + n for n in names))]
+        files.append((rel, KUBERNETES + name))
+    return files
 
 
 def run(stage: Path, checks: CheckPlan) -> list[Timing]:
@@ -147,7 +196,7 @@ def run(stage: Path, checks: CheckPlan) -> list[Timing]:
         (stage / rel).unlink(missing_ok=True)
     for c, proc, _ in results:
         if proc.returncode != 0:
-            raise CheckFailed(c.tool + " " + " ".join(c.args[:2]), c.file,
+            raise CheckFailed(c.tool + " " + " ".join(c.args[:2]), failed_files(c, proc.stdout),
                               proc.stdout.replace(CHECK_CONFIG, "prometheus.yml"))
     return [Timing(c, seconds) for c, _, seconds in results]
 

@@ -140,7 +140,7 @@ def test_runbook_base_url_from_the_spec(write_spec):
 @pytest.mark.e2e  # slow
 def test_every_alert_rule_has_a_firing_and_a_quiet_test():
     files, _, _ = generate(EXAMPLE)
-    groups = [t for path, body in files.items() if path.startswith("tests/") and path != "tests/slo.test.yml"
+    groups = [t for path, body in files.items() if path.endswith(".test.yml") and path != "tests/slo.test.yml"
               for t in yaml.safe_load(body)["tests"]]
     for rule in _rules(files):
         name, labels = rule["alert"], rule["labels"]

@@ -52,7 +52,7 @@ def stage(files: dict, folder: Path) -> list[str]:
         if path.endswith(".rules.yml") or path.startswith("tests/"):
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
             (folder / path).write_bytes(body)
-    return sorted(p for p in files if p.startswith("tests/") and p != "tests/slo.test.yml")
+    return sorted(p for p in files if p.startswith("tests/") and p.endswith(".test.yml") and p != "tests/slo.test.yml")
 
 
 def promtool(folder: Path, *args: str) -> subprocess.CompletedProcess:
@@ -161,7 +161,9 @@ def test_generated_tests_catch_a_broken_rule(tmp_path, write_spec):
     assert default in text
     for broken in (default.replace("> 90", ">= 90"),
                    default.replace(', node_group!~"gpu\\\\.a|gpu-b"', "")):
-        mutated = {**files, "alert.rules.yml": text.replace(default, broken).encode()}
+        # the rule as Prometheus loads it and as the test loads it (tests/gpu.rules.yml, a copy)
+        mutated = {**files, **{p: files[p].decode().replace(default, broken).encode()
+                               for p in ("alert.rules.yml", "tests/gpu.rules.yml")}}
         folder = tmp_path / str(abs(hash(broken)))
         folder.mkdir()
         stage(mutated, folder)

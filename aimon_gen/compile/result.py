@@ -76,6 +76,7 @@ class Bundle:
     targets: dict[tuple[str, str], list] = field(default_factory=dict)  # (job, entry) -> file_sd targets
     rule_files: dict[str, RuleFile] = field(default_factory=dict)  # stem (alert, recording, slo) -> rules
     rule_tests: dict[str, dict] = field(default_factory=dict)   # test-file stem -> promtool test file
+    test_rules: dict[str, RuleFile] = field(default_factory=dict)  # stem -> rules only a test file loads
     dcgm_counters: str | None = None                            # dcgm-exporter counters CSV
     slos: list[CompiledSLO] = field(default_factory=list)
     alertmanager: dict | None = None                            # alertmanager.yml

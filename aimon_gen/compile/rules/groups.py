@@ -241,9 +241,12 @@ def compile_rules(ctx, bundle: Bundle) -> None:
         bundle.dcgm_counters = catalog.dcgm_counters_csv(
             [m.name for m in catalog.exporter_metrics("dcgm_exporter").values() if m.enable])
     try:
-        bundle.rule_tests.update(compile_tests(spec, built, ALERT_RULES in bundle.rule_files))
+        tests, test_rules = compile_tests(spec, built)
     except NeverFiresFor as exc:
         ctx.error(exc.path, str(exc), "choose a value below the histogram's largest bucket")
+        return
+    bundle.rule_tests.update(tests)
+    bundle.test_rules.update(test_rules)
 
 
 def _declared(g: BuiltGroup, a: BuiltAlert, emitted: set[str]) -> Alert:

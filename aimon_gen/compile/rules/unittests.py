@@ -18,6 +18,8 @@ from ... import kinds, scheme
 from ...catalog import histogram_buckets
 from ...promql import metric_names, quote
 from ...spec.types import duration_seconds, split_target
+from ..result import RuleFile, RuleGroup
+from ..shapes import Shapes, text_of
 from ..templating import NeverFires, go_annotation, number, render
 from .scope import SCOPE_LABEL, job_of
 
@@ -26,12 +28,13 @@ EVAL_INTERVAL = 600  # seconds between rule evaluations: every test group evalua
                      # of the files at each step, so 5m instead of 1m makes promtool 5x faster
 
 
-def target_labels(spec, kind: str, scope_label: str, entry) -> dict:
-    """The labels a real series of `entry` carries after the scrape (scheme.py's rules)."""
+def target_labels(spec, kind: str, scope_label: str, entry, jobs: list | None = None) -> dict:
+    """The labels a real series of `entry` carries after the scrape (scheme.py's rules);
+    `jobs`: scheme.jobs(spec), when the caller has it (it walks every target of the spec)."""
     job_name = job_of(kind)
     if entry is None:
         return {"job": job_name, "instance": "localhost:9090"}
-    for job in scheme.jobs(spec):
+    for job in scheme.jobs(spec) if jobs is None else jobs:
         if job.name != job_name:
             continue
         for group in job.groups:
@@ -107,11 +110,11 @@ def _expected(a, test, ctx, base: dict, shown: str) -> dict:
     return {"exp_labels": {**labels, **a.rule["labels"]}, "exp_annotations": annotations}
 
 
-def alert_tests(spec, group, a) -> list[dict]:
+def alert_tests(spec, group, a, jobs: list | None = None) -> list[dict]:
     """The test groups of one alert rule: fires (and, before `for`, not yet), stays quiet."""
     shown, test = group.pack.shown, a.source["test"]
     entry = a.variant.entries[0] if a.variant.entries else None
-    base = target_labels(spec, group.kind, SCOPE_LABEL.get(group.scope, ""), entry)
+    base = target_labels(spec, group.kind, SCOPE_LABEL.get(group.scope, ""), entry, jobs)
     for_s = duration_seconds(a.rule.get("for", "0s"))
     at_s = duration_seconds(render(test["at"], a.context, shown)) if test.get("at") else for_s + 600
     at_s = -(-at_s // EVAL_INTERVAL) * EVAL_INTERVAL  # an evaluation falls exactly on it
@@ -146,24 +149,50 @@ def alert_tests(spec, group, a) -> list[dict]:
     return [fires, quiet]
 
 
-def compile_tests(spec, built, have_alert_rules: bool) -> dict[str, dict]:
-    """Test-file stem (the pack's, `user-` for user packs) -> promtool test file."""
-    # Alerts read raw series only, so the tests need not evaluate the recording rules.
-    files = ["../alert.rules.yml"] if have_alert_rules else []
+def compile_tests(spec, built) -> tuple[dict[str, dict], dict[str, RuleFile]]:
+    """Test-file stem (the pack's, `user-` for user packs) -> (promtool test file, the rules it loads).
+
+    Alerts read raw series only, so the tests need not evaluate the recording rules; and an
+    alert test asserts only its own alert, so each test file loads tests/<stem>.rules.yml: its
+    pack's alert rules as in alert.rules.yml, without the per-entry rules left untested as
+    another entry's shape (compile/shapes.py). promtool evaluates every loaded rule at every
+    step of every test group: with every pack's rules, a fleet's tests took 10x longer."""
     cases: dict[str, list] = {}
+    tested: dict[str, list[RuleGroup]] = {}
+    shapes, jobs = Shapes(), scheme.jobs(spec)
     for group in built:
-        stem = f"{'user-' if group.pack.user else ''}{group.pack.path.stem}"
+        stem = test_stem(group)
+        rules = []
         for a in group.alerts:
             reads = metric_names(a.rule["expr"])
             try:
-                found = alert_tests(spec, group, a)
+                found = alert_tests(spec, group, a, jobs)
             except NeverFires as exc:
                 name = str(a.source.get("threshold", ""))
                 raise NeverFiresFor(threshold_path(spec, name, a.variant.entry or (a.variant.entries or [None])[0]),
                                     f"{a.rule['alert']}: {exc}") from None
+            if a.variant.entry is not None and shapes.known((stem, a.rule["alert"]), text_of([a.rule, found]),
+                                                              _own_values(spec, group, a.variant.entry, jobs)):
+                continue   # a rule per entry (`each:`, an override) whose shape an earlier entry's test proves
+            rules.append(a.rule)
             cases.setdefault(stem, []).extend((t, reads) for t in found)
-    return {stem: {"rule_files": files, "evaluation_interval": f"{EVAL_INTERVAL // 60}m", "tests": _pack(found)}
-            for stem, found in cases.items()}
+        if rules:
+            tested.setdefault(stem, []).append(RuleGroup(group.name, rules))
+    tests = {stem: {"rule_files": [f"{stem}.rules.yml"], "evaluation_interval": f"{EVAL_INTERVAL // 60}m",
+                    "tests": _pack(found)} for stem, found in cases.items()}
+    return tests, {stem: RuleFile(groups) for stem, groups in tested.items()}
+
+
+def test_stem(group) -> str:
+    """The test file (tests/<stem>.test.yml) and test rule file of a pack's group."""
+    return f"{'user-' if group.pack.user else ''}{group.pack.path.stem}"
+
+
+def _own_values(spec, group, entry, jobs: list) -> dict[str, str]:
+    """What a scope entry contributes to its rule and test: its name and its target's labels.
+    Shapes (compile/shapes.py) tests one of the entries whose rule and test differ only in these."""
+    base = target_labels(spec, group.kind, SCOPE_LABEL.get(group.scope, ""), entry, jobs)
+    return {"": entry.name, **{k: str(v) for k, v in base.items()}}
 
 
 class NeverFiresFor(Exception):

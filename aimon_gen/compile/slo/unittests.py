@@ -26,7 +26,8 @@ from functools import cache
 from ...promql import label_matches, quote
 from ...sli import Selector, SLODef, slo_defs
 from ...spec.types import duration_seconds, format_duration
-from ..result import Bundle
+from ..result import Bundle, RuleFile
+from ..shapes import Shapes, text_of
 from ..templating import printed
 from .rules import MISSING, PERIOD_SOURCE, SLO_RULES, SOURCE, Pair, alert_rules, burn_description, num, pairs, windows
 
@@ -231,10 +232,33 @@ def _burn_case(spec, slo: SLODef, k: int, factor: float, most: int) -> Case:
 
 # --- the test file ---------------------------------------------------------------------------
 
+SHAPES = "slo-shapes"   # tests/slo-shapes.rules.yml: the rule groups of the SLOs tested, when some share a shape
+
+
 def compile_slo_tests(ctx, bundle: Bundle) -> None:
-    """The step after compile_slo: tests/slo.test.yml for the SLO rules it made."""
-    if SLO_RULES in bundle.rule_files:
-        bundle.rule_tests["slo"] = compile_tests(ctx.spec, slo_defs(ctx.spec), f"../{SLO_RULES}.rules.yml")
+    """The step after compile_slo: tests/slo.test.yml for the SLO rules it made.
+
+    One SLO per shape is tested (compile/shapes.py): an SLO whose rule group is an earlier
+    SLO's with only its own label values renamed (slo, service, model or pipeline, the entry's
+    labels; so the same SLI kind and selectors but the entry's, objective, period, windows, burn
+    thresholds, guard) has nothing the earlier SLO's scenarios do not prove; its own group is
+    still checked by `promtool check rules` in slo.rules.yml. When SLOs were left out, the test
+    loads tests/slo-shapes.rules.yml, the tested SLOs' groups exactly as in slo.rules.yml: the
+    rules of untested SLOs would see no series, and their SLOSeriesMissing would fire in every
+    scenario."""
+    if SLO_RULES not in bundle.rule_files:
+        return
+    defs, groups = slo_defs(ctx.spec), bundle.rule_files[SLO_RULES].groups
+    shapes, kept = Shapes(), []
+    for slo, group in zip(defs, groups, strict=True):
+        own = {k: str(v) for k, v in slo.labels.items()}
+        if not shapes.known(slo.kind, text_of(group.doc()), own):
+            kept.append((slo, group))
+    rule_file = f"../{SLO_RULES}.rules.yml"
+    if len(kept) < len(defs):
+        bundle.test_rules[SHAPES] = RuleFile([g for _, g in kept])
+        rule_file = f"{SHAPES}.rules.yml"
+    bundle.rule_tests["slo"] = compile_tests(ctx.spec, [slo for slo, _ in kept], rule_file)
 
 
 def compile_tests(spec, defs: list[SLODef], rule_file: str) -> dict:
