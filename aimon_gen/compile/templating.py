@@ -108,7 +108,49 @@ _EXPR = re.compile(r"<%=\s*(.*?)\s*%>", re.S)
 @cache
 def _expression(text: str):
     # Jinja compiles per call (~1 ms); pack strings repeat the same few expressions.
-    return env().compile_expression(text, undefined_to_none=False)
+    names = _arithmetic_names(text)
+    if names is None:
+        return env().compile_expression(text, undefined_to_none=False)
+    return _Arithmetic(text, names)
+
+
+# Most pack expressions are arithmetic on numbers (`(threshold + 1) * 60`): Jinja compiles
+# those to the same Python operators, so Python compiles them itself, in a tenth of Jinja's
+# lexer, parser and code generator (74 expressions were a fifth of a cold build's compile).
+_ARITH_TOKEN = re.compile(r"\s+|[()+\-*/]|(?<![\w.])(?:[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?(?:e[+-]?\d+)?)(?![\w.])")
+_JINJA_WORDS = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
+                          "else"})
+
+
+def _arithmetic_names(text: str) -> tuple[str, ...] | None:
+    """The names of a `+ - * / ( )` expression over names and plain numbers, or None for
+    anything else (attributes, filters, calls, `**`, literals Jinja reads its own way)."""
+    if "**" in text:
+        return None
+    tokens, at = [], 0
+    for m in _ARITH_TOKEN.finditer(text):
+        if m.start() != at:
+            return None
+        tokens.append(m.group())
+        at = m.end()
+    if at != len(text):
+        return None
+    names = tuple(t for t in tokens if t[0].isalpha() or t[0] == "_")
+    return None if any(n in _JINJA_WORDS for n in names) else names
+
+
+class _Arithmetic:
+    """An arithmetic expression run by Python when every name it reads is a number; any other
+    value (undefined, a string) goes through Jinja, so errors read as they always did."""
+
+    def __init__(self, text: str, names: tuple[str, ...]):
+        self.text, self.names = text, names
+        self.code = compile(text, "<template>", "eval")
+
+    def __call__(self, **context):
+        if all(type(context.get(n)) in (int, float) for n in self.names):
+            return eval(self.code, {"__builtins__": {}}, context)  # noqa: S307 - numbers and + - * / only
+        return env().compile_expression(self.text, undefined_to_none=False)(**context)
 
 
 @cache
@@ -143,6 +185,10 @@ def jinja2_undefined():
 
 def names(text: str) -> set[str]:
     """The names a template reads; ValueError when it does not parse."""
+    parts = _EXPR.split(text)
+    if not any("<%" in p for p in parts[0::2]) and all(
+            p.isascii() and p.isidentifier() and p not in _JINJA_WORDS for p in parts[1::2]):
+        return set(parts[1::2])  # only `<%= name %>`s (dashboard filters): no need to parse
     import jinja2.meta
 
     try:
