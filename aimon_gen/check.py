@@ -116,7 +116,7 @@ def _test_cost(bundle: Bundle, doc: dict) -> int:
     group's last check, plus a process start (CPU seconds measured on a fleet spec follow it)."""
     rules = 0
     for path in doc.get("rule_files") or []:
-        stem = path.removeprefix("../").removesuffix(".rules.yml")
+        stem = path.removeprefix("../").removeprefix("rules/").removesuffix(".rules.yml")
         found = bundle.rule_files.get(stem) if path.startswith("../") else bundle.test_rules.get(stem)
         rules += sum(len(g.rules) for g in found.groups) if found else 0
     step = duration_seconds(doc.get("evaluation_interval", "1m"))

@@ -103,7 +103,7 @@ def documents(bundle: Bundle, readme: bool = True) -> Documents:
     for stem, doc in bundle.rule_tests.items():
         out[f"tests/{stem}.test.yml"] = doc
     for stem, rule_file in bundle.test_rules.items():
-        out[f"tests/{rule_path(stem)}"] = rule_file.doc()
+        out[f"tests/rules/{rule_path(stem)}"] = rule_file.doc()  # not tests/*.yml: users run those
     if bundle.dcgm_counters is not None:
         out["dcgm-counters.csv"] = bundle.dcgm_counters
     if bundle.alertmanager is not None:

@@ -161,9 +161,9 @@ def test_generated_tests_catch_a_broken_rule(tmp_path, write_spec):
     assert default in text
     for broken in (default.replace("> 90", ">= 90"),
                    default.replace(', node_group!~"gpu\\\\.a|gpu-b"', "")):
-        # the rule as Prometheus loads it and as the test loads it (tests/gpu.rules.yml, a copy)
+        # the rule as Prometheus loads it and as the test loads it (tests/rules/gpu.rules.yml, a copy)
         mutated = {**files, **{p: files[p].decode().replace(default, broken).encode()
-                               for p in ("alert.rules.yml", "tests/gpu.rules.yml")}}
+                               for p in ("alert.rules.yml", "tests/rules/gpu.rules.yml")}}
         folder = tmp_path / str(abs(hash(broken)))
         folder.mkdir()
         stage(mutated, folder)

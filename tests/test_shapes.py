@@ -47,9 +47,9 @@ def _slos_tested(doc: dict) -> set[str]:
 def test_slo_tests_once_per_shape(docs):
     """m1 and m2 are m0 renamed; m3 (another objective) and m4 (another server's SLI) are not."""
     test = docs["tests/slo.test.yml"]
-    assert test["rule_files"] == ["slo-shapes.rules.yml"]
+    assert test["rule_files"] == ["rules/slo-shapes.rules.yml"]
     assert _slos_tested(test) == {"m0-availability", "m3-availability", "m4-availability"}
-    shapes = docs["tests/slo-shapes.rules.yml"]["groups"]
+    shapes = docs["tests/rules/slo-shapes.rules.yml"]["groups"]
     every = {g["name"]: g for g in docs["slo.rules.yml"]["groups"]}
     assert len(every) == 5   # every SLO's own rules are still in slo.rules.yml (check rules)
     assert [g["name"] for g in shapes] == ["slo-m0-availability", "slo-m3-availability", "slo-m4-availability"]
@@ -63,7 +63,7 @@ def test_no_shape_shared_keeps_the_full_rule_file(write_spec):
         spec = before + f"name: {model}," + after.replace("availability: 99.9", f"availability: {objective}", 1)
     docs = documents(generate(write_spec(spec))[1])
     assert docs["tests/slo.test.yml"]["rule_files"] == ["../slo.rules.yml"]
-    assert "tests/slo-shapes.rules.yml" not in docs
+    assert "tests/rules/slo-shapes.rules.yml" not in docs
 
 
 def test_per_entry_alerts_tested_once_per_shape(docs):
@@ -71,7 +71,7 @@ def test_per_entry_alerts_tested_once_per_shape(docs):
     tested = {a["exp_labels"]["pipeline"] for g in docs["tests/pipelines.test.yml"]["tests"]
               for t in g["alert_rule_test"] if t["alertname"] == "DataPipelineStalled" for a in t["exp_alerts"]}
     assert tested == {"p0", "p2"}
-    loaded = [r for g in docs["tests/pipelines.rules.yml"]["groups"] for r in g["rules"]
+    loaded = [r for g in docs["tests/rules/pipelines.rules.yml"]["groups"] for r in g["rules"]
               if r["alert"] == "DataPipelineStalled"]
     assert [r["labels"]["pipeline"] for r in loaded] == ["p0", "p2"]
     every = [r for g in docs["alert.rules.yml"]["groups"] for r in g["rules"] if r["alert"] == "DataPipelineStalled"]
@@ -86,14 +86,14 @@ def test_a_test_file_loads_its_own_packs_rules_only(docs):
     for path, doc in docs.items():
         if path.startswith("tests/") and path.endswith(".test.yml") and path != "tests/slo.test.yml":
             stem = path[len("tests/"):-len(".test.yml")]
-            assert doc["rule_files"] == [f"{stem}.rules.yml"]
+            assert doc["rule_files"] == [f"rules/{stem}.rules.yml"]
             asked = {t["alertname"] for g in doc["tests"] for t in g["alert_rule_test"]}
-            loaded = {r["alert"] for g in docs[f"tests/{stem}.rules.yml"]["groups"] for r in g["rules"]}
+            loaded = {r["alert"] for g in docs[f"tests/rules/{stem}.rules.yml"]["groups"] for r in g["rules"]}
             assert asked == loaded
     # every rule a test loads is, in its group, the rule Prometheus loads
     every = {(g["name"], repr(r)) for g in docs["alert.rules.yml"]["groups"] for r in g["rules"]}
     copies = [(g["name"], repr(r)) for path, doc in docs.items() if path.endswith(".rules.yml")
-              and path.startswith("tests/") and path != "tests/slo-shapes.rules.yml" for g in doc["groups"]
+              and path.startswith("tests/rules/") and path != "tests/rules/slo-shapes.rules.yml" for g in doc["groups"]
               for r in g["rules"]]
     assert copies and set(copies) <= every
 
@@ -142,8 +142,8 @@ def test_a_failing_test_file_in_a_batch_is_named(write_spec, tmp_path):
     for rel, data in rendered.items():
         (stage / rel).parent.mkdir(parents=True, exist_ok=True)
         (stage / rel).write_bytes(data)
-    broken = (stage / "tests/pipelines.rules.yml").read_text().replace("> 3600", "> 99999")
-    (stage / "tests/pipelines.rules.yml").write_text(broken)
+    broken = (stage / "tests/rules/pipelines.rules.yml").read_text().replace("> 3600", "> 99999")
+    (stage / "tests/rules/pipelines.rules.yml").write_text(broken)
     plan = check.plan(bundle, "spec.yaml", loaded.spec.name)
     with pytest.raises(Exception) as exc:
         check.run(stage, check.CheckPlan([c for c in plan.commands if c.args[:2] == ("test", "rules")]))

@@ -178,7 +178,7 @@ def compile_tests(spec, built) -> tuple[dict[str, dict], dict[str, RuleFile]]:
             cases.setdefault(stem, []).extend((t, reads) for t in found)
         if rules:
             tested.setdefault(stem, []).append(RuleGroup(group.name, rules))
-    tests = {stem: {"rule_files": [f"{stem}.rules.yml"], "evaluation_interval": f"{EVAL_INTERVAL // 60}m",
+    tests = {stem: {"rule_files": [f"rules/{stem}.rules.yml"], "evaluation_interval": f"{EVAL_INTERVAL // 60}m",
                     "tests": _pack(found)} for stem, found in cases.items()}
     return tests, {stem: RuleFile(groups) for stem, groups in tested.items()}
 

@@ -257,7 +257,7 @@ def compile_slo_tests(ctx, bundle: Bundle) -> None:
     rule_file = f"../{SLO_RULES}.rules.yml"
     if len(kept) < len(defs):
         bundle.test_rules[SHAPES] = RuleFile([g for _, g in kept])
-        rule_file = f"{SHAPES}.rules.yml"
+        rule_file = f"rules/{SHAPES}.rules.yml"
     bundle.rule_tests["slo"] = compile_tests(ctx.spec, [slo for slo, _ in kept], rule_file)
 
 
