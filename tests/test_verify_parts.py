@@ -60,7 +60,7 @@ def test_for_is_compressed_and_capped(given, expected):
 @pytest.mark.e2e  # verify's parts against promtool on the whole example (slow)
 def test_rewritten_rules_still_pass_promtool(example, tmp_path):
     files, _ = example
-    rule_files = [p for p in files if p.endswith(".rules.yml")]
+    rule_files = [p for p in files if p.endswith(".rules.yml") and "/" not in p]  # what Prometheus loads
     if not rule_files:
         pytest.skip("the build emits no rule files yet")
     for rel in rule_files:

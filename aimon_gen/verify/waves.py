@@ -30,7 +30,7 @@ def classify_rules(files: Documents) -> dict[str, str]:
 
     records: dict = {}
     alerts: dict = {}
-    for path in sorted(p for p in files if p.endswith(".rules.yml")):
+    for path in sorted(p for p in files if p.endswith(".rules.yml") and not p.startswith("tests/")):  # not test copies
         for g in (files[path] or {}).get("groups") or []:
             for r in g.get("rules") or []:
                 names = metric_names(str(r["expr"]))
