@@ -33,10 +33,13 @@ Cases that are compared run interleaved (A, B, A, B, ...) after one warm-up each
 the machine's load hits both sides; figures are medians. Peak RSS is ru_maxrss from wait4: the
 largest single process of the run (aimon-gen, or one promtool/amtool it started), in MB (10^6
 bytes, as the goal is stated). aimon-gen runs from this checkout (PYTHONPATH, the same code the
-console script would import) with the interpreter running the bench; bytecode is cached as
-from a wheel. --instructions adds callgrind instruction counts of aimon-gen's own process, the
-same on a busy or an idle machine (use them to decide; wall time on the shared 2-core VM moves
-by 50% from hour to hour). --quick: 3 runs, one checked run, for a quick look while working.
+console script would import; --tree runs another checkout's, e.g. a worktree without this
+bench) with the interpreter running the bench; bytecode is cached as from a wheel.
+
+--instructions adds callgrind instruction counts of each process (not of the promtool/amtool
+it starts) and the goals' ratios by them: the same on a busy or an idle machine, so use them
+to decide (wall time on the shared 2-core VM moves by 50% from hour to hour, and more when
+other jobs run). --quick: 3 runs, one checked run, for a quick look while working.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ AIMON = [sys.executable, "-c", LAUNCH]
 # As installed from a wheel: bytecode cached (some environments set PYTHONDONTWRITEBYTECODE,
 # which makes every run recompile aimon_gen's own modules).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-ENV["PYTHONPATH"] = str(ROOT)
+ENV["PYTHONPATH"] = str(ROOT)  # --tree changes it
 SECTIONS = ("reference", "fleet", "startup", "growth", "alerting")
 MB = 1e6
 
@@ -110,6 +113,8 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     walls: list[float] = field(default_factory=list)
     peaks: list[float] = field(default_factory=list)
+    countable: bool = True  # False: the time is in child processes (promtool), which callgrind does not count
+    instr: float | None = None  # millions, with --instructions
 
     @property
     def median(self) -> float:
@@ -165,14 +170,22 @@ class Report:
         for case in cases:
             line = (f"  {case.name:<58} {case.median * 1000:>7.0f} ms  (fastest {min(case.walls) * 1000:>5.0f})"
                     f" {case.peak:>6.0f} MB")
-            if self.args.instructions and case.cmd[:len(AIMON)] == AIMON:
-                line += f" {instructions(case.cmd, self.cwd, case.env):>9,.0f} M instr"
+            if self.args.instructions and case.countable:
+                case.instr = instructions(case.cmd, self.cwd, case.env)
+                line += f" {case.instr:>9,.0f} M instr"
             print(line, flush=True)
 
     def goal(self, what: str, value: float, limit: float, unit: str, fmt: str = ".2f") -> None:
         ok = value <= limit
         self.goals.append((what, f"{value:{fmt}}{unit} (goal <= {limit:{fmt}}{unit})", ok))
         print(f"  -> {what}: {value:{fmt}}{unit}, goal <= {limit:{fmt}}{unit}: {'pass' if ok else 'FAIL'}", flush=True)
+
+    def ratio(self, what: str, a: Case, b: Case, limit: float) -> None:
+        """a / b by median wall time against the goal; by instructions too when counted, which
+        the machine's load does not move (judge a change by them)."""
+        self.goal(what, a.median / b.median, limit, "x")
+        if a.instr and b.instr:
+            self.goal(f"{what}, by instructions", a.instr / b.instr, limit, "x")
 
     def missing(self, what: str, why: str) -> None:
         self.goals.append((what, f"not measured: {why}", None))
@@ -227,7 +240,7 @@ def reference(rep: Report, tmp: Path, runs: int) -> None:
     if forge is not None:
         print(f"  metrics-forge wrote {len(files_under(tmp / 'forge-out'))} files "
               "(rules.yaml and a dashboard per service)")
-        rep.goal("reference cold, aimon-gen / metrics-forge", aimon.median / cases[1].median, 1.0, "x")
+        rep.ratio("reference cold, aimon-gen / metrics-forge", aimon, cases[1], 1.0)
     else:
         rep.missing("reference cold, aimon-gen / metrics-forge", "metrics-forge could not be installed")
     if len(dashboards) != 6 or "slo.rules.yml" not in written or "prometheus.yml" not in written:
@@ -242,7 +255,7 @@ def fleet(rep: Report, tmp: Path, runs: int, checked_runs: int) -> None:
                      [*build, "-o", str(tmp / "fleet-u"), "--no-cache", "--no-validate"])
     cached = Case("fleet, unchanged rebuild (build cache, checked)", [*build, "-o", str(tmp / "fleet-c")])
     checked = Case("fleet, cold, checked (--no-cache, promtool + amtool)",
-                   [*build, "-o", str(tmp / "fleet-c"), "--no-cache"])
+                   [*build, "-o", str(tmp / "fleet-c"), "--no-cache"], countable=False)
     interleaved([unchecked, cached], runs, tmp)
     interleaved([checked], checked_runs, tmp, warm_up=False)  # the unchecked runs warmed the same code
     rep.table(f"2. fleet: 10 groups x 100 hosts x 8 GPUs, 100 models (50 SLOs), 20 pipelines "
@@ -265,7 +278,7 @@ def fleet(rep: Report, tmp: Path, runs: int, checked_runs: int) -> None:
 
 
 def startup(rep: Report, tmp: Path, runs: int) -> None:
-    example = str(ROOT / "specs/example.yaml")
+    example = str(Path(ENV["PYTHONPATH"]) / "specs/example.yaml")
     warm_cache = tmp / "cache-warm"
     subprocess.run([*AIMON, "build", example, "-o", str(tmp / "ex"), "--no-validate", "-q"], cwd=tmp,
                    env={**ENV, "AIMON_GEN_CACHE_DIR": str(warm_cache)}, check=True, capture_output=True)
@@ -278,8 +291,8 @@ def startup(rep: Report, tmp: Path, runs: int) -> None:
     cases = [bare, helpc, cold, warm]
     interleaved(cases, runs, tmp)
     rep.table(f"3. start-up ({runs} interleaved runs)", cases)
-    rep.goal("--help / bare python start", helpc.median / bare.median, 6.0, "x", ".1f")
-    rep.goal("validate example (cache cold) / --help", cold.median / helpc.median, 2.0, "x", ".1f")
+    rep.ratio("--help / bare python start", helpc, bare, 6.0)
+    rep.ratio("validate example (cache cold) / --help", cold, helpc, 2.0)
     print(f"  (validate with the cache warm: {warm.median / helpc.median:.1f}x --help)")
 
 
@@ -321,9 +334,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="3 runs, 1 checked run")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {', '.join(SECTIONS)}")
     ap.add_argument("--instructions", action="store_true",
-                    help="also count aimon-gen's instructions under valgrind (slow: about 30 s a case)")
+                    help="also count instructions under valgrind, and ratios by them (slow: 30 s to minutes a case)")
     ap.add_argument("--timings", action="store_true",
                     help="one more checked fleet build with --timings, printed (promtool/amtool runs)")
+    ap.add_argument("--tree", type=Path, default=ROOT,
+                    help="the checkout whose aimon-gen to run (default: the one holding this bench)")
     ap.add_argument("--write-specs", metavar="DIR", type=Path,
                     help="write the fleet specs (1x, 3x, 10x) to DIR and exit, for profiling")
     args = ap.parse_args()
@@ -340,9 +355,13 @@ def main() -> None:
         ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     tmp = Path(tempfile.mkdtemp(prefix="aimon-bench-"))
     ENV["AIMON_GEN_CACHE_DIR"] = str(tmp / "cache")
-    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+    tree = args.tree.resolve()
+    if not (tree / "aimon_gen" / "cli.py").exists():
+        ap.error(f"--tree {tree}: no aimon_gen/cli.py there")
+    ENV["PYTHONPATH"] = str(tree)
+    commit = subprocess.run(["git", "-C", str(tree), "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip()
-    print(f"aimon-gen bench: {ROOT} at {commit}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+    print(f"aimon-gen bench: {tree} at {commit}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {os.getloadavg()[0]:.1f}")
     rep = Report(args, tmp)
     try:
