@@ -67,6 +67,7 @@ AIMON = [sys.executable, "-c", LAUNCH]
 # which makes every run recompile aimon_gen's own modules).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 ENV["PYTHONPATH"] = str(ROOT)  # --tree changes it
+TOOL_RUN = re.compile(r"\s*(\d+) ms\s+(?:promtool|amtool) ")  # a line of `build --timings`
 SECTIONS = ("reference", "fleet", "startup", "growth", "alerting")
 MB = 1e6
 
@@ -115,6 +116,7 @@ class Case:
     peaks: list[float] = field(default_factory=list)
     countable: bool = True  # False: the time is in child processes (promtool), which callgrind does not count
     instr: float | None = None  # millions, with --instructions
+    stdout: str = ""  # of the last run
 
     @property
     def median(self) -> float:
@@ -127,13 +129,14 @@ class Case:
 
 def run_once(case: Case, cwd: Path) -> None:
     t0 = time.perf_counter()
-    proc = subprocess.Popen(case.cmd, cwd=cwd, env={**ENV, **case.env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = proc.stderr.read() if proc.stderr else b""  # read before waiting: a full pipe would block it
+    with open(cwd / "stdout.txt", "wb") as out:
+        proc = subprocess.Popen(case.cmd, cwd=cwd, env={**ENV, **case.env}, stdout=out, stderr=subprocess.PIPE)
+        err = proc.stderr.read() if proc.stderr else b""  # read before waiting: a full pipe would block it
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; keeps Popen from waiting again
     case.walls.append(time.perf_counter() - t0)
     case.peaks.append(usage.ru_maxrss * 1024 / MB)
+    case.stdout = (cwd / "stdout.txt").read_text(errors="replace")
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {case.name}\n  {' '.join(case.cmd)}\n{err.decode()[-3000:]}")
 
@@ -255,7 +258,7 @@ def fleet(rep: Report, tmp: Path, runs: int, checked_runs: int) -> None:
                      [*build, "-o", str(tmp / "fleet-u"), "--no-cache", "--no-validate"])
     cached = Case("fleet, unchanged rebuild (build cache, checked)", [*build, "-o", str(tmp / "fleet-c")])
     checked = Case("fleet, cold, checked (--no-cache, promtool + amtool)",
-                   [*build, "-o", str(tmp / "fleet-c"), "--no-cache"], countable=False)
+                   [*build, "-o", str(tmp / "fleet-c"), "--no-cache", "--timings"], countable=False)
     interleaved([unchecked, cached], runs, tmp)
     interleaved([checked], checked_runs, tmp, warm_up=False)  # the unchecked runs warmed the same code
     rep.table(f"2. fleet: 10 groups x 100 hosts x 8 GPUs, 100 models (50 SLOs), 20 pipelines "
@@ -266,15 +269,12 @@ def fleet(rep: Report, tmp: Path, runs: int, checked_runs: int) -> None:
     rep.goal("fleet cold unchecked", unchecked.median, 1.0, " s")
     rep.goal("fleet cold checked", checked.median, 5.0, " s")
     rep.goal("fleet peak RSS (unchecked and checked)", max(unchecked.peak, checked.peak), 150, " MB", ".0f")
-    if not rep.args.timings:
-        return
-    timings = subprocess.run([*build, "-o", str(tmp / "fleet-c"), "--no-cache", "--timings"], cwd=tmp,
-                             env=ENV, capture_output=True, text=True)
-    lines = [ln for ln in (timings.stdout + timings.stderr).splitlines() if "warning" not in ln]
-    if lines:
-        print("  one more checked build with --timings (not in the figures above):")
-        for ln in lines:
-            print(f"    {ln}")
+    tools = [(m.group(1), ln.strip()) for ln in checked.stdout.splitlines() if (m := TOOL_RUN.match(ln))]
+    busy = sum(int(ms) for ms, _ in tools)
+    print(f"  the checked build started {len(tools)} promtool/amtool processes, {busy / 1000:.1f} s of their "
+          "wall time together (--timings of its last run)")
+    for _, ln in tools if rep.args.timings else ():
+        print(f"    {ln}")
 
 
 def startup(rep: Report, tmp: Path, runs: int) -> None:
@@ -336,7 +336,7 @@ def main() -> None:
     ap.add_argument("--instructions", action="store_true",
                     help="also count instructions under valgrind, and ratios by them (slow: 30 s to minutes a case)")
     ap.add_argument("--timings", action="store_true",
-                    help="one more checked fleet build with --timings, printed (promtool/amtool runs)")
+                    help="print each promtool/amtool run of the checked fleet build (its --timings)")
     ap.add_argument("--tree", type=Path, default=ROOT,
                     help="the checkout whose aimon-gen to run (default: the one holding this bench)")
     ap.add_argument("--write-specs", metavar="DIR", type=Path,
