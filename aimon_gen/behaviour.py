@@ -366,7 +366,8 @@ def parse_promtool(text: str) -> dict[tuple[str, float], list[dict]]:
             group = name
         elif alert and ", time: " in alert:
             at = float(duration_seconds(alert.rsplit(", time: ", 1)[1]))  # Go durations: 1h30m0s
-            out.setdefault((group, at), [])
+            if group is not None:  # an alert line always follows its group's name line
+                out.setdefault((group, at), [])
         elif labels is not None and group is not None and at is not None:
             # A label set prints as a selector of equality matchers: the PromQL parser reads it.
             out[(group, at)].append(next((s.equal() for s in selectors(labels)), {}))

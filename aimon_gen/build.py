@@ -10,15 +10,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import cache, output
 from .errors import OutputConflict, Problem, SpecInvalid
+
+if TYPE_CHECKING:  # the type only: a build from the cache never imports compile/
+    from .compile.result import Bundle
 
 
 @dataclass
 class BuildResult:
     files: dict[str, bytes]
-    bundle: object = None  # the typed compile result (compile/result.py); None when taken from the cache
+    bundle: Bundle | None = None  # the typed compile result; None when taken from the cache
     warnings: list = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)

@@ -111,7 +111,8 @@ def parse_yaml(path: Path, file: str, kind: FileKind = SPEC) -> tuple[dict, Posi
     if b"\0" in raw:
         at = raw.index(b"\0")
         line = raw[:at].count(b"\n") + 1
-        raise fail(f"this is a binary file, not a YAML {kind.name} (a NUL byte)", line, at - (raw.rfind(b"\n", 0, at) + 1) + 1)
+        raise fail(f"this is a binary file, not a YAML {kind.name} (a NUL byte)", line,
+                   at - (raw.rfind(b"\n", 0, at) + 1) + 1)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -243,7 +244,8 @@ class _Walker:
         if node.tag == _TIMESTAMP:
             return node.value  # a date is text to a spec (e.g. a label value)
         if node.tag not in _SCALAR_TAGS:
-            self._problem(node, path, f"YAML tag '{node.tag}' is not supported", "remove the tag; write the value plainly")
+            self._problem(node, path, f"YAML tag '{node.tag}' is not supported",
+                          "remove the tag; write the value plainly")
             return None
         try:
             value = self.loader.construct_object(node, deep=True)
@@ -251,7 +253,8 @@ class _Walker:
             self._problem(node, path, f"not a valid value: {exc}")
             return None
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INT:
-            self._problem(node, path, f"the number {node.value[:30]} is too large", f"no {self.kind.name} field takes it")
+            self._problem(node, path, f"the number {node.value[:30]} is too large",
+                          f"no {self.kind.name} field takes it")
             return None
         if isinstance(value, float) and not math.isfinite(value):
             self._problem(node, path, f"'{node.value}' is not a finite number", "give a number such as 90 or 0.5")

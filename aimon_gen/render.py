@@ -7,12 +7,16 @@ module never sorts, never adds timestamps, and always ends files with one newlin
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 if TYPE_CHECKING:  # compile/ imports this module: the type only, no import cycle
     from .compile.result import Bundle
+
+# {output path: document}: a document is a file's parsed YAML/JSON (dict or list) or its text,
+# shaped by its format rather than by a Python type, so readers index it as such.
+Documents = dict[str, Any]
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -74,9 +78,9 @@ def shard_config_path(i: int) -> str:
     return f"{SHARDING}prometheus-shard-{i}.yml"
 
 
-def documents(bundle: Bundle, readme: bool = True) -> dict[str, object]:
+def documents(bundle: Bundle, readme: bool = True) -> Documents:
     """The build result as {output path: document}, in path order."""
-    out: dict[str, object] = {}
+    out: Documents = {}
     if bundle.prometheus is not None:
         out["prometheus.yml"] = bundle.prometheus
     for (job, entry), targets in bundle.targets.items():

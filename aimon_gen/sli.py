@@ -61,6 +61,7 @@ class SLI:
         if self.errors:
             # A server that never failed has no error series yet: 0, not an empty result.
             return f"{_sum_rate(self.errors)} or {total} * 0"
+        assert self.good is not None  # a request SLI counts errors or good events (slo_defs sets one)
         return f"{total} - ({_sum_rate(self.good)} or vector(0))"
 
     @property
@@ -152,7 +153,9 @@ def latency_bound(server: str, metric: str | None, seconds: float) -> float | No
     """The bucket bound that measures `seconds`: the bucket itself, or for fixed buckets the
     largest bound at or below it; None when there is none."""
 
-    buckets = histogram_buckets(latency_histogram(server, metric))
+    hist = latency_histogram(server, metric)
+    assert hist is not None  # both callers check the server has that histogram first
+    buckets = histogram_buckets(hist)
     exact = [b for b in buckets if abs(b - seconds) <= 1e-9 * max(1.0, b)]
     if exact:
         return exact[0]
@@ -164,6 +167,13 @@ def parse_selector(text: str) -> Selector | None:
     """`name{a="b", c=~"d"}` -> Selector; None for anything more complex."""
     sel = simple_selector(text)
     return None if sel is None or sel.name is None else Selector(sel.name, sel.matchers)
+
+
+def _plain(text: str) -> Selector:
+    """A selector known to be plain: rules/slo_sli.yaml's, or a spec's that spec.slo checked."""
+    sel = parse_selector(text)
+    assert sel is not None, text
+    return sel
 
 
 def le_regex(seconds: float) -> str:
@@ -186,16 +196,16 @@ def slo_defs(spec) -> list[SLODef]:
     for i, m in enumerate(spec.models):
         if not m.slo:
             continue
-        base = (("job", "=", JOB_MODEL[m.server]), ("model", "=", m.name))
+        base: tuple[Matcher, ...] = (("job", "=", JOB_MODEL[m.server]), ("model", "=", m.name))
         if m.slo.triton_model:   # Triton's own `model` label, renamed on scrape (it clashes with ours)
             base += (("exported_model", "=", m.slo.triton_model),)
         labels = {"service": m.name, "model": m.name, **m.labels}
         entry = availability_sli(m.server)
         if m.slo.availability is not None and entry:   # spec.slo.slo_problems reports a server without one
-            sli = SLI(total=tuple(parse_selector(t).plus(*base) for t in entry["total"]),
-                      errors=parse_selector(entry["errors"]).plus(*base) if "errors" in entry else None,
-                      good=parse_selector(entry["good"]).plus(*base) if "good" in entry else None,
-                      present=parse_selector(entry["present"]).plus(*base) if "present" in entry else None)
+            sli = SLI(total=tuple(_plain(t).plus(*base) for t in entry["total"]),
+                      errors=_plain(entry["errors"]).plus(*base) if "errors" in entry else None,
+                      good=_plain(entry["good"]).plus(*base) if "good" in entry else None,
+                      present=_plain(entry["present"]).plus(*base) if "present" in entry else None)
             out.append(_def(f"{m.name}-availability", "availability", m.slo.availability, m.slo.window,
                             labels, sli, ("models", i, "slo", "availability")))
         hist = latency_histogram(m.server, m.slo.latency.metric) if m.slo.latency is not None else None
@@ -216,7 +226,7 @@ def slo_defs(spec) -> list[SLODef]:
                             ("pipelines", i, "slo", "freshness")))
     for i, s in enumerate(spec.slos):
         # Both parse: spec.slo.slo_problems refuses anything but a plain selector.
-        sli = SLI(total=(parse_selector(s.total),), good=parse_selector(s.good))
+        sli = SLI(total=(_plain(s.total),), good=_plain(s.good))
         out.append(_def(s.name, "service", s.objective, s.window, {"service": s.name, **s.labels}, sli,
                         ("slos", i)))
     return out

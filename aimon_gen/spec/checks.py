@@ -71,7 +71,7 @@ def intervals(spec) -> Iterable[Finding]:
 
 def threshold_names(spec) -> Iterable[Finding]:
     known = catalog()
-    scopes = [(("thresholds",), spec.thresholds)]
+    scopes: list[tuple[tuple, dict]] = [(("thresholds",), spec.thresholds)]
     for kind in kinds.SCOPES:
         scopes += [((kind, i, "thresholds"), item.thresholds) for i, item in enumerate(getattr(spec, kind))]
     for path, settings in scopes:

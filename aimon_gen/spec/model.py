@@ -6,7 +6,7 @@ Cross-field checks (uniqueness, collisions, threshold names) live in `checks.py`
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
@@ -40,7 +40,8 @@ Labels = dict[LabelName, LabelValue]
 
 class ThresholdSetting(Strict):
     value: float | None = Field(None, description="The threshold; the unit is the one the threshold catalog names.")
-    for_: Duration | None = Field(None, alias="for", description="How long the condition must hold before the alert fires.")
+    for_: Duration | None = Field(None, alias="for",
+                                  description="How long the condition must hold before the alert fires.")
     severity: Literal["critical", "warning", "info"] | None = None
     enabled: bool = Field(True, description="false turns the alert off for this scope.")
 
@@ -103,17 +104,20 @@ class Prometheus(Strict):
     alertmanagers: list[Target] = Field([], description="host:port of each Alertmanager.")
     remote_write: list[RemoteWrite] = []
     service_discovery: Literal["static", "file"] = Field(
-        "static", description="static: targets inline; file: file_sd target files under targets/, for fleets whose hosts change.")
+        "static", description="static: targets inline; file: file_sd target files under targets/, "
+                              "for fleets whose hosts change.")
     shards: int = Field(1, ge=1, le=64, description="Split scrape targets over N Prometheus servers (hashmod).")
     global_layer: Literal["federation", "remote_write"] = Field(
         "federation", description="With shards > 1, where the rules that need all data run: `federation` "
                                   "(a global Prometheus scraping each shard's /federate) or `remote_write` (the shards "
-                                  "write to Thanos Receive / Mimir / Cortex, which evaluate them; see the output README).")
+                                  "write to Thanos Receive / Mimir / Cortex, which evaluate them; "
+                                  "see the output README).")
     shard_targets: list[Target] = Field(
         [], description="host:port of each shard's Prometheus, in shard order, for the global layer's federation; "
                         "empty means prometheus-shard-<i>:9090.")
-    series_budget: int = Field(2_000_000, ge=1000, description="Active series one Prometheus should hold; "
-                                                              "`aimon-gen plan` warns above it and suggests a shard count.")
+    series_budget: int = Field(2_000_000, ge=1000,
+                               description="Active series one Prometheus should hold; "
+                                           "`aimon-gen plan` warns above it and suggests a shard count.")
 
 
 class Exporter(Strict):
@@ -122,14 +126,20 @@ class Exporter(Strict):
     scheme: Literal["http", "https"] = "http"
 
 
+def _exporter_field(k: str) -> tuple[type[Exporter], Any]:
+    kind = kinds.kind(k)
+    # The path only where it is not the default, so it stays unset as if the spec left it out.
+    path: dict[str, Any] = {"path": kind.path} if kind.path != "/metrics" else {}
+    return (Exporter, Field(Exporter(port=kind.port, **path),
+                            description=(kind.doc or None) if kind.scope == "models" else None))
+
+
 # One field per exporter kind of the registry (kinds.yaml), with its default port and path.
+_EXPORTER_FIELDS: dict[str, Any] = {k: _exporter_field(k) for k in kinds.KINDS if kinds.kind(k).port}
 Exporters = create_model(
     "Exporters", __base__=Strict,
     __doc__="Where each kind of exporter listens; a target without a port gets its kind's port.",
-    **{k: (Exporter, Field(Exporter(port=kinds.kind(k).port, **({"path": kinds.kind(k).path}
-                                                               if kinds.kind(k).path != "/metrics" else {})),
-                           description=(kinds.kind(k).doc or None) if kinds.kind(k).scope == "models" else None))
-       for k in kinds.KINDS if kinds.kind(k).port})
+    **_EXPORTER_FIELDS)
 
 
 class GPU(Strict):
@@ -179,7 +189,8 @@ StorageKind = Literal[kinds.of_scope("storage")]
 
 class Storage(Strict):
     name: Name
-    kind: StorageKind = Field(description="; ".join(f"{k}: {kinds.kind(k).doc}" for k in kinds.of_scope("storage")) + ".")
+    kind: StorageKind = Field(
+        description="; ".join(f"{k}: {kinds.kind(k).doc}" for k in kinds.of_scope("storage")) + ".")
     targets: list[Target] = Field(min_length=1)
     labels: Labels = {}
     thresholds: Thresholds = {}
@@ -198,14 +209,18 @@ class Spec(Strict):
     environment: LabelValue = Field("production", description="The `environment` external label.")
     prometheus: Prometheus = Prometheus()
     exporters: Exporters = Exporters()
-    node_groups: list[NodeGroup] = Field([], description="Hosts of one kind: node_exporter everywhere, dcgm-exporter where `gpu` is set.")
+    node_groups: list[NodeGroup] = Field(
+        [], description="Hosts of one kind: node_exporter everywhere, dcgm-exporter where `gpu` is set.")
     models: list[Model] = Field([], description="Model inference services.")
     pipelines: list[Pipeline] = Field([], description="Data pipelines exporting data_pipeline_* metrics.")
     storage: list[Storage] = Field([], description="Storage back ends.")
     slos: list[ServiceSLO] = Field([], description="SLOs of services that are not models or pipelines.")
-    slo_alerting: SLOAlerting = Field(SLOAlerting(), description="Which SLO burn-rate windows page, severities, low-traffic guard.")
-    thresholds: Thresholds = Field({}, description="Overrides of named thresholds for everything (`aimon-gen thresholds` lists them).")
+    slo_alerting: SLOAlerting = Field(
+        SLOAlerting(), description="Which SLO burn-rate windows page, severities, low-traffic guard.")
+    thresholds: Thresholds = Field(
+        {}, description="Overrides of named thresholds for everything (`aimon-gen thresholds` lists them).")
     rules: RuleSettings = RuleSettings()
     alerting: Alerting = Alerting()
     grafana: Grafana = Grafana()
-    outputs: Outputs = Field(Outputs(), description="Output formats (plain files, Kubernetes manifests) and their settings.")
+    outputs: Outputs = Field(
+        Outputs(), description="Output formats (plain files, Kubernetes manifests) and their settings.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ..promql import re2_escape
+from ..render import Documents
 
 # Grafana's built-in variables, for a dashboard opened on a run a minute old.
 BUILTINS = {"__rate_interval": "30s", "__interval": "5s", "__interval_ms": "5000", "__range": "5m",
@@ -20,7 +21,7 @@ def panels(items):
         yield from panels(p.get("panels"))
 
 
-def queries(files: dict[str, object]) -> list[tuple[str, str, dict, str]]:
+def queries(files: Documents) -> list[tuple[str, str, dict, str]]:
     """(file, panel title, dashboard, expr) of every panel query in dashboards/*.json."""
     out = []
     for path in sorted(p for p in files if p.startswith("dashboards/") and p.endswith(".json")):
@@ -88,7 +89,7 @@ def _escape(value: str) -> str:
     return re2_escape(value, backslash="\\\\")
 
 
-def evaluate(files: dict[str, object], prom) -> list[dict]:
+def evaluate(files: Documents, prom) -> list[dict]:
     """One result per query: file, panel, expr (substituted), series count or error, notes."""
     results, cache = [], {}
     for path, title, doc, expr in queries(files):

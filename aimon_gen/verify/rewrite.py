@@ -21,6 +21,7 @@ import copy
 import fnmatch
 
 from ..promql import rescale_times
+from ..render import Documents
 from ..spec.types import duration_seconds, format_duration
 
 TIME_SCALE = 60.0
@@ -113,7 +114,7 @@ def _scrape(sc: dict, targets: list, place) -> dict:
     return new
 
 
-def static_targets(sc: dict, files: dict[str, object]) -> list[tuple[str, dict]]:
+def static_targets(sc: dict, files: Documents) -> list[tuple[str, dict]]:
     """(address, labels) of every target of a scrape config, from static_configs or the
     built file_sd target files (`files`: render.documents of the build)."""
 

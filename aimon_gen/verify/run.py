@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ class Options:
     node_exporter: str | None = None
     keep: bool = False
     timeout: float = 120.0      # longest wait for any one condition (a wave's alerts, targets up)
-    log: object = None          # callable(str) for progress lines
+    log: Callable[[str], None] | None = None  # progress lines
 
 
 def verify(spec_path: Path, opts: Options) -> Report:
@@ -73,6 +74,7 @@ def _start(stack: Stack, spec_path: Path, bins: dict, log):
     built = build(spec_path, stack.root / "build")
     # The typed result, not the written bytes; the build cache keeps bytes only: compile again on a hit.
     bundle = built.bundle if built.bundle is not None else generate(spec_path)[1]
+    assert bundle.prometheus is not None  # the scrape step sets it in every compile
     docs = documents(bundle)
     run = stack.root / "run"
     run.mkdir()
@@ -190,8 +192,8 @@ def _recheck_empty(board: list[dict], prom: Prometheus) -> None:
             r["series"], r["error"] = len(result or []), error
 
 
-def _dashboard_rows(board: list[dict], report: Report, unsimulated: set[str] = frozenset()) -> None:
-    notes = set()
+def _dashboard_rows(board: list[dict], report: Report, unsimulated: Set[str] = frozenset()) -> None:
+    notes: set[tuple[str, str]] = set()
     for r in board:
         ok = not r["error"] and r["series"] > 0
         detail = r["error"] or (f"{r['series']} series" if ok else f"no series: {r['expr']}")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..catalog import metric_info
 from ..promql import metric_names
+from ..render import Documents
 from ..spec import routing
 from .rewrite import notifies
 from .scenarios import name_matches
@@ -23,7 +24,7 @@ from .scenarios import name_matches
 SETTLE = 2.0        # seconds to keep watching after the expected alerts arrived
 
 
-def classify_rules(files: dict[str, object]) -> dict[str, str]:
+def classify_rules(files: Documents) -> dict[str, str]:
     """alert name -> 'host' when it reads only node_exporter metrics (this machine's real
     ones, whose alerts verify reports but does not judge), else 'simulated'."""
 
@@ -33,7 +34,10 @@ def classify_rules(files: dict[str, object]) -> dict[str, str]:
         for g in (files[path] or {}).get("groups") or []:
             for r in g.get("rules") or []:
                 names = metric_names(str(r["expr"]))
-                (records.__setitem__(r["record"], names) if "record" in r else alerts.setdefault(r["alert"], set()).update(names))
+                if "record" in r:
+                    records[r["record"]] = names
+                else:
+                    alerts.setdefault(r["alert"], set()).update(names)
 
     def exporters(names, seen=()):
         out = set()
@@ -213,7 +217,7 @@ class WaveChecker:
                 continue
             for node in routing.match(self.routes, labels):
                 groups.setdefault((node.receiver, routing.group_key(node, labels), at), []).append(fp)
-        for (receiver, key, _at), fps in sorted(groups.items()):
+        for (receiver, _key, _at), fps in sorted(groups.items()):
             if len(fps) < 2 or receiver not in self._got_any(snap):
                 continue
             hits = [d for d in snap["deliveries"] if d.receiver == receiver
@@ -239,6 +243,6 @@ def _where(labels: dict) -> str:
 
 def _ts(text: str) -> float:
     """RFC 3339 (Prometheus: nanoseconds, Alertmanager: milliseconds; UTC 'Z') -> unix seconds."""
-    base = datetime.fromisoformat(text[:19]).replace(tzinfo=timezone.utc).timestamp()
+    base = datetime.fromisoformat(text[:19]).replace(tzinfo=UTC).timestamp()
     digits = "".join(itertools.takewhile(str.isdigit, text[20:])) if text[19:20] == "." else ""
     return base + (float("0." + digits) if digits else 0.0)

@@ -69,7 +69,7 @@ class PanelDef(_Def):
     per_pipeline_freshness: bool = Field(False, description="Series named after a pipeline turn red at its freshness.")
     slo_budget: bool = Field(False, description="One query per SLO: the error budget left.")
     gpus_expected: str | None = Field(None, description="Threshold name (gpu_missing): series named "
-                                                        "`<node group>/...` turn its colour below the group's gpu.count.")
+                                      "`<node group>/...` turn its colour below the group's gpu.count.")
     queries: list[Query] = []
 
 

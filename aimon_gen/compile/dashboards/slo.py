@@ -33,7 +33,8 @@ def recorded_rows(slos: list[CompiledSLO], filters: dict) -> list:
                      "slo:burn_rate:ratio: error ratio over the window / error budget; each line turns its "
                      "alert's colour above the burn rate at which that alert fires.",
                      steps=[(None, "green")],
-                     targets=[Target(f'slo:burn_rate:ratio{{{sel}, window=~"{"|".join(shown)}"}}', "{{window}} window")])
+                     targets=[Target(f'slo:burn_rate:ratio{{{sel}, window=~"{"|".join(shown)}"}}',
+                                     "{{window}} window")])
         burn.overrides = [(f"{a.long} window", [(None, "green"), (a.burn, _SEVERITY_COLOR.get(a.severity, "red"))])
                           for a in s.alerts]
         rows.append((f"SLO: {s.name}", [

@@ -19,6 +19,7 @@ across packs; every alert compares something.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ... import catalog, kinds
 from ...errors import Problem, SpecInvalid, did_you_mean
@@ -26,7 +27,7 @@ from ...promql import has_comparison, matcher, metric_names
 from ...thresholds import Threshold, resolve
 from ..result import Alert, Bundle, RuleGroup
 from ..templating import limits as templating_limits, render
-from .packs import shipped_packs, user_packs
+from .packs import PackFile, SrcMap, shipped_packs, user_packs
 from .scope import SCOPE_LABEL, job_of, scope_entries
 from .unittests import NeverFiresFor, compile_tests
 
@@ -44,7 +45,7 @@ class Variant:
 
 @dataclass
 class BuiltAlert:
-    source: object            # the pack's alert mapping (with lines)
+    source: SrcMap            # the pack's alert mapping (with lines)
     variant: Variant
     rule: dict                # the rendered Prometheus rule
     context: dict             # template context, reused by the unit tests
@@ -53,7 +54,7 @@ class BuiltAlert:
 @dataclass
 class BuiltGroup:
     name: str
-    pack: object              # PackFile
+    pack: PackFile
     kind: str
     scope: str
     recording: list = field(default_factory=list)   # (source, rule)
@@ -63,10 +64,10 @@ class BuiltGroup:
 def variants(spec, rule, scope: str, entries: list) -> list[Variant]:
     """The rules one alert becomes (see the module docstring)."""
     name = rule.get("threshold")
-    label = SCOPE_LABEL.get(scope)
     default = resolve(spec, name, None) if name else None
     if scope == "none":
         return [Variant(default, [])] if default is None or default.enabled else []
+    label = SCOPE_LABEL[scope]  # every scope but none has one (packs.Scope is built from the same table)
     per_entry = [(e, resolve(spec, name, e) if name else None) for e in entries]
     if rule.get("each"):
         return [_single(label, e, t) for e, t in per_entry if t is None or t.enabled]
@@ -114,7 +115,7 @@ def _alert_rule(spec, group, src, variant: Variant, shown: str) -> BuiltAlert:
     if severity not in ("critical", "warning", "info", "none"):
         raise SpecInvalid([Problem(shown, src.line, src.col, "", f"alert {src['alert']}: severity must be "
                                    "critical, warning, info or none (a heartbeat)")])
-    rule = {"alert": str(src["alert"]), "expr": render(src["expr"], ctx, shown)}
+    rule: dict[str, Any] = {"alert": str(src["alert"]), "expr": render(src["expr"], ctx, shown)}
     if for_ and for_ not in ("0s", "0m"):
         rule["for"] = str(for_)
     rule["labels"] = {"severity": str(severity), **variant.labels,
@@ -141,7 +142,7 @@ def build_groups(spec, packs) -> list[BuiltGroup]:
                 if src["record"] in disabled:
                     continue
                 ctx = _context(spec, group, None)
-                rule = {"record": str(src["record"]), "expr": render(src["expr"], ctx, pack.shown)}
+                rule: dict[str, Any] = {"record": str(src["record"]), "expr": render(src["expr"], ctx, pack.shown)}
                 if src.get("labels"):
                     rule["labels"] = {k: render(v, ctx, pack.shown) for k, v in src["labels"].items()}
                 bg.recording.append((src, rule))
@@ -187,7 +188,8 @@ def check_groups(spec, built: list[BuiltGroup]) -> list[Problem]:
             where = (g.pack.shown, a.source.line)
             if alert_seen.setdefault(a.rule["alert"], where) != where:
                 other = alert_seen[a.rule["alert"]]
-                problems.append(_p(g, a.source, f"alert name '{a.rule['alert']}' is also defined at {other[0]}:{other[1]}",
+                problems.append(_p(g, a.source,
+                                   f"alert name '{a.rule['alert']}' is also defined at {other[0]}:{other[1]}",
                                    "alert names must be unique"))
             # A heartbeat (severity none, e.g. Watchdog's vector(1)) fires always by design.
             if not has_comparison(a.rule["expr"]) and a.rule["labels"]["severity"] != "none":

@@ -4,8 +4,9 @@ Each shard keeps the targets whose `hashmod` of `__address__` equals its number 
 a unique `shard` external label. Rule groups are split by what they need:
 
 - shard-local: every aggregation keeps `instance` (or `host`), no `absent()` (promql.shard_local
-  reads the parsed expression), and no input recorded by a global rule. A shard holds every series of its own targets, so these are
-  exact on a shard: `sharding/shard-<file>.rules.yml`, evaluated by every shard.
+  reads the parsed expression), and no input recorded by a global rule. A shard holds every
+  series of its own targets, so these are exact on a shard: `sharding/shard-<file>.rules.yml`,
+  evaluated by every shard.
 - global: everything else (`sum by (model)` over targets on different shards, `absent()`,
   which is true on every shard without the target): `sharding/global-<file>.rules.yml`,
   evaluated by the global layer.

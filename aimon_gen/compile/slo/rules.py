@@ -82,7 +82,8 @@ def source(window: str, slo: SLODef) -> str | None:
 def pairs(spec, slo: SLODef) -> tuple[list[Pair], list[Pair]]:
     """(pairs that can fire, pairs whose threshold needs more than 100% errors)."""
     period, s = duration_seconds(slo.period), spec.slo_alerting
-    fire, never = [], []
+    fire: list[Pair] = []
+    never: list[Pair] = []
     for tier, setting in (("page", s.page), ("ticket", s.ticket)):
         if ALERT[tier] in spec.rules.disabled:
             continue
@@ -141,6 +142,7 @@ def _recording(slo: SLODef) -> list[dict]:
              {"record": "slo:sli_total:rate", "expr": slo.sli.total_expr(), "labels": {**labels, "window": "5m"}}]
     for w in wins[1:]:
         src = source(w, slo)
+        assert src is not None  # only 5m has no source, and wins[1:] skips it
         for kind in ("bad", "total"):
             rules.append({"record": f"slo:sli_{kind}:rate",
                           "expr": f"avg_over_time(slo:sli_{kind}:rate{_sel(slo, src)}[{w}:{src}])",
@@ -177,8 +179,8 @@ def alert_rules(spec, slo: SLODef, fire: list[Pair]) -> list[dict]:
             "labels": {**{k: template_literal(v) for k, v in slo.labels.items()}, "severity": s.missing_severity},
             "annotations": {
                 "summary": f"SLO {slo.slo} cannot be measured: its SLI series are missing",
-                "description": f"No series match {template_literal(str(slo.sli.required))} for {s.missing_for}, so the error budget "
-                               f"of {slo.slo} is not tracked and its burn-rate alerts cannot fire. "
+                "description": f"No series match {template_literal(str(slo.sli.required))} for {s.missing_for}, "
+                               f"so the error budget of {slo.slo} is not tracked and its burn-rate alerts cannot fire. "
                                f"Check that the target is up and exports this metric.",
                 "runbook_url": f"{base}/{MISSING}"}})
     return out
@@ -198,7 +200,8 @@ def _burn_alert(spec, slo: SLODef, p: Pair, base: str) -> dict:
         "alert": p.alert,
         "expr": burn_expr(slo, p, spec.slo_alerting.min_request_rate),
         "for": p.for_,
-        "labels": {"slo": slo.slo, "severity": p.severity, "tier": p.tier, "long_window": p.long, "short_window": p.short},
+        "labels": {"slo": slo.slo, "severity": p.severity, "tier": p.tier,
+                   "long_window": p.long, "short_window": p.short},
         "annotations": {
             "summary": f"SLO {slo.slo} is burning its error budget too fast ({p.long}/{p.short})",
             "description": burn_description(slo, p),
@@ -209,7 +212,8 @@ REMAINING = ('{{ with printf "slo:error_budget_remaining:ratio{slo=%q}" $labels.
              '{{ . | first | value | humanizePercentage }}{{ else }}unknown{{ end }}')
 
 
-def burn_description(slo: SLODef, p: Pair, value: str = '{{ printf "%.2f" $value }}', remaining: str = REMAINING) -> str:
+def burn_description(slo: SLODef, p: Pair, value: str = '{{ printf "%.2f" $value }}',
+                     remaining: str = REMAINING) -> str:
     """The description template; tests pass the rendered value and remaining budget."""
     return (f"Burn rate over the last {p.long} is {value}x and over the last {p.short} "
             f"also above {num(p.burn)}x (the rate that spends {num(p.share * 100)}% of the {slo.period} "

@@ -40,7 +40,7 @@ class Case:
     """One SLO in one scenario."""
     slo: SLODef
     fire: list[Pair]
-    series: list[tuple[str, str]] = field(default_factory=list)   # (series, values)
+    series: list[tuple[str, int]] = field(default_factory=list)   # (series, increase per minute)
     bad: float | None = None        # 5m rates (None: absent)
     total: float | None = None
 
@@ -63,7 +63,7 @@ def _matches(sel: Selector, name: str, labels: dict) -> bool:
 
 
 def _candidates(label: str, sels) -> list[str]:
-    out = []
+    out: list[str] = []
     for sel in sels:
         for lab, op, value in sel.matchers:
             if lab == label:
@@ -77,7 +77,7 @@ def realize(want: Selector, avoid: list[Selector]) -> dict | None:
     names = sorted({m[0] for s in sels for m in s.matchers})
     options = [_candidates(n, sels) for n in names]
     for combo in itertools.islice(itertools.product(*options), 20000):
-        labels = {n: v for n, v in zip(names, combo) if v}
+        labels = {n: v for n, v in zip(names, combo, strict=True) if v}
         if _matches(want, want.name, labels) and not any(_matches(a, want.name, labels) for a in avoid):
             return labels
     return None
@@ -93,6 +93,7 @@ def counter_series(slo: SLODef, bad: int, total: int) -> list[tuple[str, dict, i
     """(name, labels, increase per minute) so that the SLI sees `bad` of `total` events."""
     sli = slo.sli
     first = sli.errors or sli.good
+    assert first is not None  # a counter SLI counts errors or good events
     marked = realize(first, [])
     if marked is None:
         return None
@@ -158,6 +159,7 @@ def _case(spec, slo: SLODef, bad: int | None, total: int | None, stale: bool = F
     case = Case(slo, sorted(pairs(spec, slo)[0], key=lambda p: -p.burn))
     if total is None:
         return case
+    assert bad is not None  # the scenarios give bad and total together or neither
     if slo.sli.timestamp:
         case.bad, case.total = (1.0 if stale else 0.0), 1.0
         return case
@@ -185,6 +187,7 @@ def _values(case: Case, minutes: int) -> list[dict]:
 def ratio(case: Case) -> float | None:
     if case.total is None:
         return None
+    assert case.bad is not None  # _case sets both rates or neither
     return case.bad / case.total if case.total > 0 else case.total * 0
 
 
@@ -267,7 +270,8 @@ def _group(spec, title: str, cases: list[Case], index: int) -> dict:
     end, checkpoints = _end_and_checkpoints(spec, title, cases, k)
     minutes = _minutes(end) + 1
     series = [s for c in cases for s in _values(c, minutes)] or [{"series": "aimon_gen_unused", "values": "0"}]
-    alerts = sorted({p.alert for c in cases for p in c.fire}) + ([MISSING] if MISSING not in spec.rules.disabled else [])
+    alerts = (sorted({p.alert for c in cases for p in c.fire})
+              + ([MISSING] if MISSING not in spec.rules.disabled else []))
     group = {"name": title, "interval": "1m", "input_series": series,
              "alert_rule_test": [{"eval_time": format_duration(t), "alertname": name,
                                   "exp_alerts": _expected(spec, cases, name, t)}
@@ -310,6 +314,7 @@ def _alert_rules(spec, slo):
 
 def _burn_annotations(slo: SLODef, p: Pair, c: Case, t: float, base: str) -> dict:
     r, b = ratio(c), float(num(slo.budget))
+    assert r is not None  # only a case with rates fires
     left = "%.4g%%" % ((1 - r / b) * 100) if t >= ready(slo, slo.period) else "unknown"
     return {"summary": f"SLO {slo.slo} is burning its error budget too fast ({p.long}/{p.short})",
             "description": burn_description(slo, p, "%.2f" % (r / b), left),
@@ -317,7 +322,8 @@ def _burn_annotations(slo: SLODef, p: Pair, c: Case, t: float, base: str) -> dic
 
 
 def _samples(cases: list[Case], end: float, zero: bool) -> list[dict]:
-    at, out = format_duration(end), []
+    at = format_duration(end)
+    out: list[dict] = []
     for c in cases:
         slo, r = c.slo, ratio(c)
         sel = f'{{slo="{slo.slo}"}}'
