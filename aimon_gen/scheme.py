@@ -64,19 +64,7 @@ def _labels(*parts: dict) -> tuple[tuple[str, str], ...]:
 
 
 def jobs(spec) -> list[Job]:
-    """Every scrape job of the spec, in a stable order (without Prometheus itself).
-
-    Remembered for the last spec asked about: compile steps ask once per alert test, and
-    recomputing every host's target each time made a build quadratic in hosts x models."""
-    if _last[0] is not spec:
-        _last[:] = [spec, _jobs(spec)]
-    return list(_last[1])
-
-
-_last: list = [None, []]  # [spec, its jobs]: specs are frozen, so the same object has the same jobs
-
-
-def _jobs(spec) -> list[Job]:
+    """Every scrape job of the spec, in a stable order (without Prometheus itself)."""
     ex = spec.exporters
     out: list[Job] = []
 
