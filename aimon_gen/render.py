@@ -7,7 +7,7 @@ module never sorts, never adds timestamps, and always ends files with one newlin
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring as _quote  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _quote
 from typing import TYPE_CHECKING, Any
 
 import yaml
