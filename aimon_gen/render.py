@@ -106,8 +106,12 @@ def _json(value, indent: str, write) -> None:
                 item = item[1]
             _json(item, inner, write)
         write("\n" + indent + ("}" if t is dict else "]"))
+    elif t is int:
+        write(int.__repr__(value))
+    elif t is float and value - value == 0:  # finite: the standard library writes float.__repr__
+        write(float.__repr__(value))
     else:
-        write(json.dumps(value))  # numbers, true/false/null: as the standard library writes them
+        write(json.dumps(value))  # true/false/null, NaN/Infinity: as the standard library writes them
 
 
 def render(path: str, doc, spec_file: str, spec_name: str) -> bytes:
