@@ -38,7 +38,8 @@ def targets(exp: Expected, active: list[dict]) -> tuple[list[Problem], set[str]]
                 "targets", job, t["labels"].get("instance", t.get("scrapeUrl", "")),
                 f"target {t.get('health', 'unknown')}: {t.get('lastError') or 'not scraped yet'}",
                 f"make {t.get('scrapeUrl', 'the target')} answer: the exporter running, listening on that "
-                "port and path, reachable from Prometheus (spec: exporters.<kind>.port, the entry's targets)"))
+                f"port and path, reachable from Prometheus (spec: the entry's targets, "
+                f"exporters.{exp.kind_of_job.get(job, job)}.port and .path)"))
     return problems, live
 
 
@@ -56,9 +57,7 @@ def series(exp: Expected, live: set[str], present: list[dict]) -> list[Problem]:
     for (job, metric), need in sorted(exp.needs.items()):
         if job in live and (job, metric) not in have:
             problems.append(Problem(
-                "series", job, metric, f"no series of job {job}; read by {_some(need.readers)}",
-                f"enable {metric} in the {job} exporter (a flag, collector or counters file: the generated "
-                "dcgm-counters.csv for dcgm-exporter), or check it is the exporter and version the spec names"))
+                "series", job, metric, f"no series of job {job}; read by {_some(need.readers)}", need.fix))
     return problems
 
 

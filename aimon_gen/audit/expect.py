@@ -25,6 +25,7 @@ class Need:
     metric: str
     readers: list[str] = field(default_factory=list)   # "alert GPUTemperatureHigh", "dashboard gpu.json: ..."
     labels: set[str] = field(default_factory=set)
+    fix: str = ""                                      # how to get it served, from its catalog entry
 
 
 @dataclass
@@ -100,9 +101,18 @@ def _read(exp: Expected, expr: str, reader: str, recorded: set[str]) -> None:
             job = kinds.job(info.exporter)
         if job not in exp.target_labels:
             continue
-        need = exp.needs.setdefault((job, name), Need(job, name))
+        need = exp.needs.setdefault((job, name), Need(job, name, fix=_fix(name, job, info)))
         if reader not in need.readers:
             need.readers.append(reader)
         if info is not None:
             # The expression's needs, narrowed to this metric's contract: a label its catalog lists.
             need.labels |= needed & (set(info.labels) - {"le"})
+
+
+def _fix(name: str, job: str, info) -> str:
+    if info is None:
+        return f"make the {job} job's exporter serve {name}, or check it is the exporter and version the spec names"
+    if info.enable:  # off in the exporter's defaults, on in the counters file aimon-gen generates
+        return f"run dcgm-exporter with the generated counters file (-f dcgm-counters.csv): {name} is off by default"
+    return (f"make the {info.exporter} exporter serve {name}: {info.help.strip()} "
+            f"(aimon_gen/catalog/{info.exporter}.yaml names the source)")

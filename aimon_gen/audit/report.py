@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import asdict, dataclass
 
 CHECKS = ("targets", "series", "labels", "rules", "cardinality")  # in the order they run
@@ -26,15 +27,17 @@ def to_json(url: str, problems: list[Problem]) -> str:
                       indent=2) + "\n"
 
 
-def table(url: str, problems: list[Problem]) -> str:
+def table(url: str, problems: list[Problem], width: int = 100) -> str:
+    """One block per problem: check, job and subject aligned, then what is wrong and what to change."""
     if not problems:
         return f"audit of {url}: no problems (targets, series, labels, rules, series counts)\n"
     rows = [(p.check, p.job or "-", p.subject) for p in ordered(problems)]
-    widths = [max(len(r[i]) for r in [("check", "job", "subject"), *rows]) for i in range(3)]
-    head = "  ".join(h.ljust(w) for h, w in zip(("check", "job", "subject"), widths, strict=True))
-    lines = [f"audit of {url}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", f"{head}  problem"]
-    indent = " " * (sum(widths) + 2 * 3)
-    for p, r in zip(ordered(problems), rows, strict=True):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + "  " + p.problem)
-        lines.append(f"{indent}fix: {p.fix}")
+    widths = [max(len(r[i]) for r in rows) for i in range(2)]
+    lines = [f"audit of {url}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"]
+    for p, (check, job, subject) in zip(ordered(problems), rows, strict=True):
+        lines.append(f"{check.ljust(widths[0])}  {job.ljust(widths[1])}  {subject}")
+        lines += textwrap.wrap(p.problem, width, initial_indent="    ", subsequent_indent="    ",
+                               break_on_hyphens=False)
+        lines += textwrap.wrap(p.fix, width, initial_indent="    fix: ", subsequent_indent="         ",
+                               break_on_hyphens=False)
     return "\n".join(lines) + "\n"
