@@ -3,6 +3,7 @@ queries sent as POST forms (a batched selector can be longer than a URL may be).
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -43,7 +44,7 @@ class PrometheusAPI:
         except urllib.error.HTTPError as exc:
             raise Unreachable(f"{self.url}{path}: HTTP {exc.code} {exc.reason}{_api_error(exc)}"
                               + ("; check --bearer-token-file" if exc.code in (401, 403) else "")) from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             raise Unreachable(f"cannot reach Prometheus at {self.url}: {reason}; check --prometheus "
                               "(e.g. http://prometheus:9090) and that it listens there") from None
