@@ -80,10 +80,12 @@ def effective(kind, entry: ScrapeOverride | None) -> ScrapeOverride:
     def pick(field: str):
         return getattr(entry if field in given else kind, field)
 
-    own_credentials = bool(given & {"authorization", "basic_auth"})
-    source = entry if own_credentials else kind
-    return ScrapeOverride(scheme=pick("scheme"), authorization=source.authorization, basic_auth=source.basic_auth,
-                          tls_config=pick("tls_config"), kubernetes_secret=pick("kubernetes_secret"))
+    # authorization and basic_auth are one choice: an entry's replaces both of its kind's
+    source = entry if entry is not None and given & {"authorization", "basic_auth"} else kind
+    # built from already validated parts
+    return ScrapeOverride.model_construct(
+        scheme=pick("scheme"), authorization=source.authorization, basic_auth=source.basic_auth,
+        tls_config=pick("tls_config"), kubernetes_secret=pick("kubernetes_secret"), bearer_token=None)
 
 
 def client_problems(spec) -> Iterable[Finding]:

@@ -95,7 +95,7 @@ def _scrape_config(spec, job: Job, targets: dict, name: str, split: bool) -> dic
         sc["file_sd_configs"] = [{"files": files}]
     else:
         sc["static_configs"] = [{"targets": list(g.targets), "labels": dict(g.labels)} for g in job.groups]
-    relabel = [{"target_label": "job", "replacement": job.name}] if name != job.name else []
+    relabel: list[dict] = [{"target_label": "job", "replacement": job.name}] if name != job.name else []
     relabel.append({"source_labels": ["__address__"], "regex": _HOST_REGEX, "target_label": "host",
                     "replacement": "$1"})
     if job.host_instance:
