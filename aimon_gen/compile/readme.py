@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..scheme import jobs
 from .alerting.alertmanager import readme_section
 from .scrape.sharding import shard_addresses
 
@@ -91,7 +92,18 @@ def _kubernetes(spec) -> list[str]:
             "the Alertmanager resource's `spec.secrets`, which mounts it at `/etc/alertmanager/secrets/<name>/`, "
             "and point the spec's `*_file` paths there.", "",
             "For sharding on Kubernetes set `shards:` on the Prometheus resource: the operator adds the same "
-            "hashmod relabelling itself.", ""]
+            "hashmod relabelling itself.", ""] + _scrape_secrets(spec)
+
+
+def _scrape_secrets(spec) -> list[str]:
+    clients = [g.client for job in jobs(spec) for g in job.groups if g.client is not None]
+    if not any(c.authorization or c.basic_auth or c.tls_config for c in clients):
+        return []
+    return [f"Scrape credentials and TLS files are keys of Secrets in namespace `{spec.outputs.kubernetes.namespace}` "
+            "that the manifests name (`authorization`, `basicAuth`, `tlsConfig`; the spec's `kubernetes_secret`, "
+            "default `<manifest name>-auth`), never their values: create each from the files the spec names, "
+            "`kubectl create secret generic NAME --from-file=PATH ...` (each key is the file's base name; "
+            "for basic_auth add `--from-literal=username=USER`).", ""]
 
 
 def _labels(labels: dict) -> str:

@@ -57,13 +57,13 @@ class ClientAuth(_Strict):
     kubernetes_secret: Name | None = Field(
         None, description="--format kubernetes: the Secret (in outputs.kubernetes.namespace) whose keys hold these "
                           "files' contents, each under its file's base name (`kubectl create secret generic NAME "
-                          "--from-file=PATH`), plus `username` for basic_auth; default <cluster>-<scrape job>-auth.")
+                          "--from-file=PATH`), plus `username` for basic_auth; default <manifest name>-auth, "
+                          "e.g. ai-prod-storage-s3-auth.")
     bearer_token: inline_secret("bearer_token", "authorization.credentials_file", "prometheus.yml")
 
 
 class ScrapeOverride(ClientAuth):
-    """One entry's own scrape settings: each field given replaces its kind's (exporters.<kind>);
-    authorization and basic_auth replace each other."""
+    """One entry's own scrape settings: each field given replaces its kind's (authorization and basic_auth as one)."""
     scheme: Literal["http", "https"] | None = Field(None, description="http | https; default: the kind's.")
 
 

@@ -114,9 +114,9 @@ class Prometheus(Strict):
 
 
 class Exporter(ClientAuth):
-    """Where one kind of exporter listens, and how Prometheus authenticates to it."""
-    port: Port = Field(description="Default: the kind's port.")
-    path: str = Field("/metrics", description="Default: the kind's metrics path.")
+    """How one kind of exporter is scraped; port and path left out keep the kind's."""
+    port: Port = Field(description="Left out: the kind's port (given for you, so not required in a spec).")
+    path: str = Field("/metrics", description="Left out: the kind's metrics path.")
     scheme: Literal["http", "https"] = "http"
 
     # port and path are filled in from the kind before validation (_kind_defaults), so a spec
