@@ -179,6 +179,7 @@ def test_operator_manifests_name_secret_keys_never_files_or_values(write_spec):
     assert "/etc/" not in text_of and "_file" not in text_of, "the operator reads no file path"
 
 
+@pytest.mark.e2e  # a full checked build in both formats (~3 s)
 def test_no_secret_value_reaches_any_generated_file(tmp_path, write_spec):
     """Real secret files, a full checked build (promtool check config reads every *_file) in
     both formats: the values never appear, the paths do."""
