@@ -11,6 +11,7 @@ from aimon_gen.build import generate
 from aimon_gen.cli import app
 from aimon_gen.errors import SpecInvalid
 from aimon_gen.spec.load import load_spec
+from aimon_gen.verify import rewrite
 
 from conftest import tool
 
@@ -218,3 +219,19 @@ def test_no_secret_value_reaches_any_generated_file(tmp_path, write_spec):
     prometheus_yml = written[out / "prometheus.yml"].decode()
     assert f"credentials_file: {tmp_path / 'token'}" in prometheus_yml
     assert f"password_file: {tmp_path / 'password'}" in prometheus_yml
+
+
+def test_verify_places_a_split_jobs_targets_under_its_job(write_spec):
+    """verify starts a simulator per target by job: the parts of a split job are still storage_s3,
+    and the rewritten config drops the credentials the simulators do not ask for."""
+    files, bundle, _ = generate(write_spec(SPLIT))
+    placed: list[tuple[str, str]] = []
+
+    def place(job, address, labels):
+        placed.append((job, address))
+        return f"127.0.0.1:{10000 + len(placed)}"
+
+    doc = rewrite.prometheus(bundle.prometheus, lambda sc: rewrite.static_targets(sc, files), place, "127.0.0.1:1")
+    s3 = sorted(address for job, address in placed if job == "storage_s3")
+    assert s3 == [f"minio-{i}.internal:9000" for i in range(1, 5)], placed
+    assert not any({"authorization", "basic_auth", "tls_config"} & set(sc) for sc in doc["scrape_configs"])
