@@ -3,6 +3,8 @@ operator manifests as generated, and no secret value in any generated file."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -235,3 +237,15 @@ def test_verify_places_a_split_jobs_targets_under_its_job(write_spec):
     s3 = sorted(address for job, address in placed if job == "storage_s3")
     assert s3 == [f"minio-{i}.internal:9000" for i in range(1, 5)], placed
     assert not any({"authorization", "basic_auth", "tls_config"} & set(sc) for sc in doc["scrape_configs"])
+
+
+def test_json_schema_offers_the_auth_fields_and_refuses_inline_secrets():
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0, result.output
+    defs = json.loads(result.stdout)["$defs"]
+    assert {"authorization", "basic_auth", "tls_config", "kubernetes_secret"} <= set(defs["Exporter"]["properties"])
+    assert "required" not in defs["Exporter"], "a kind block may give only credentials"
+    assert defs["Authorization"]["required"] == ["credentials_file"]
+    assert defs["Authorization"]["properties"]["credentials"]["not"] == {}
+    assert defs["TLSConfig"]["properties"]["key"]["not"] == {}
+    assert "scrape" in defs["Storage"]["properties"] and "scrape" in defs["NodeGroup"]["properties"]
