@@ -71,6 +71,8 @@ def test_typo_gets_a_suggestion(write_spec):
 @pytest.mark.parametrize("line,expected", [
     ("  s3: {authorization: {credentials_file: /t}, basic_auth: {username: u, password_file: /p}}",
      "4:59: exporters.s3.basic_auth: both authorization and basic_auth are given"),
+    ("  s3: {authorization: {type: basic, credentials_file: /t}}",
+     "4:30: exporters.s3.authorization.type: Prometheus refuses authorization type Basic (use basic_auth"),
     ("  s3: {tls_config: {ca_file: /ca.pem}}",
      "4:20: exporters.s3.tls_config: tls_config is only used over https, but the scheme is http"),
     ("  s3: {scheme: https, tls_config: {cert_file: /c.pem}}",

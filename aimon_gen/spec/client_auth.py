@@ -114,6 +114,9 @@ def _one(path: tuple, settings: ClientAuth, scheme: str | None) -> Iterable[Find
     if settings.authorization is not None and settings.basic_auth is not None:
         yield Finding(path + ("basic_auth",), "both authorization and basic_auth are given",
                       "Prometheus sends one Authorization header: keep one of them")
+    if settings.authorization is not None and settings.authorization.type.lower() == "basic":
+        yield Finding(path + ("authorization", "type"), "Prometheus refuses authorization type Basic",
+                      "use basic_auth: {username, password_file}")
     tls = settings.tls_config
     if tls is None:
         return
