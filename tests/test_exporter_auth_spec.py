@@ -109,7 +109,8 @@ def _scrape_configs(write_spec, text: str, formats: tuple = ()) -> tuple[dict, d
 
 
 def test_kind_settings_apply_to_its_jobs_and_keep_its_port_and_path(write_spec):
-    configs, _ = _scrape_configs(write_spec, BASE)
+    configs, files = _scrape_configs(write_spec, BASE)
+    assert "- `/etc/prometheus/secrets/minio-token`" in files["README.md"].decode(), "the README lists the files"
     s3 = configs["storage_s3"]
     assert s3["authorization"] == {"credentials_file": "/etc/prometheus/secrets/minio-token"}
     assert s3["metrics_path"] == "/minio/v2/metrics/cluster", "a kind block with only credentials keeps the path"
