@@ -297,10 +297,14 @@ def startup(rep: Report, tmp: Path, runs: int) -> None:
                 {"AIMON_GEN_CACHE_DIR": str(warm_cache)})
     floor = Case("floor: python importing typer and pydantic (what validate cannot do without)",
                  [sys.executable, "-c", "import typer; from pydantic import BaseModel"])
-    cases = [bare, helpc, cold, warm, floor]
+    typer_only = Case("floor: python importing typer (what --help cannot do without)",
+                      [sys.executable, "-c", "import typer"])
+    cases = [bare, helpc, cold, warm, floor, typer_only]
     interleaved(cases, runs, tmp)
     rep.table(f"3. start-up ({runs} interleaved runs)", cases)
     rep.ratio("--help / bare python start", helpc, bare, 6.0)
+    print(f"  floor: importing typer alone is {typer_only.median / bare.median:.2f}x a bare start"
+          + (f", {typer_only.instr / bare.instr:.2f}x by instructions" if typer_only.instr and bare.instr else ""))
     rep.ratio("validate example (cache cold) / --help", cold, helpc, 2.0)
     print(f"  (validate with the cache warm: {warm.median / helpc.median:.1f}x --help; floor: importing typer and "
           f"pydantic alone is {floor.median / helpc.median:.2f}x --help"
