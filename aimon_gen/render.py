@@ -29,6 +29,8 @@ class _Dumper(_Dumper):  # type: ignore[valid-type,misc,no-redef]
         # (1,000 hosts: 160,000 asks, 37% of the cold build's render time before this).
         if kind is not yaml.ScalarNode:
             return super().resolve(kind, value, implicit)
+        if not implicit[0]:
+            return _STR  # quoted: never resolved by its text (BaseResolver's default scalar tag)
         key = (value, implicit)
         tag = _TAGS.get(key)
         if tag is None:
