@@ -39,6 +39,8 @@ class TargetGroup:
     labels: tuple[tuple[str, str], ...]
     source: tuple              # spec path of the entry that declared it, for error messages
     kubernetes: Any = None  # KubernetesTargets: found by Kubernetes service discovery (targets empty)
+    discovery: Any = None   # spec.discovery.Discovery: a node group found by cloud/registry discovery
+    port: int = 0           # where discovered targets are scraped (their exporter's port)
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,9 @@ def jobs(spec) -> list[Job]:
     node_groups, gpu_groups = [], []
     for i, g in enumerate(spec.node_groups):
         base = {"node_group": g.name, **({"gpu_model": g.gpu.model} if g.gpu else {}), **g.labels}
-        node_groups.append(TargetGroup(tuple(_with_port(h, ex.node_exporter.port) for h in g.hosts),
-                                       _labels(base), ("node_groups", i, "hosts")))
+        node_groups.append(_node_group(g, i, ex.node_exporter.port, base))
         if g.gpu:
-            gpu_groups.append(TargetGroup(tuple(_with_port(h, ex.dcgm_exporter.port) for h in g.hosts),
-                                          _labels(base), ("node_groups", i, "hosts")))
+            gpu_groups.append(_node_group(g, i, ex.dcgm_exporter.port, base))
     if node_groups:
         out.append(_job(JOB_NODE, "node_exporter", ex.node_exporter, node_groups, True))
     if gpu_groups:
@@ -103,6 +103,12 @@ def jobs(spec) -> list[Job]:
     return out
 
 
+def _node_group(g, i: int, port: int, labels: dict) -> TargetGroup:
+    if g.discovery is not None:
+        return TargetGroup((), _labels(labels), ("node_groups", i, "discovery"), discovery=g.discovery, port=port)
+    return TargetGroup(tuple(_with_port(h, port) for h in g.hosts), _labels(labels), ("node_groups", i, "hosts"))
+
+
 def _entry_groups(entry, port: int, owner: dict, path: tuple) -> list[TargetGroup]:
     """A model's or pipeline's targets: host targets and/or one Kubernetes-discovered group."""
     labels = _labels(owner, entry.labels)
@@ -116,6 +122,15 @@ def _entry_groups(entry, port: int, owner: dict, path: tuple) -> list[TargetGrou
 
 def _job(name, exporter_key, exporter, groups, host_instance) -> Job:
     return Job(name, exporter_key, exporter.path, exporter.scheme, tuple(groups), host_instance)
+
+
+def discovered_target_labels(group: TargetGroup) -> dict[str, str]:
+    """Labels of one target of a group without fixed targets, as discovery gives them. Example
+    values, for unit tests: a cloud/registry-discovered node group names its hosts like a static one."""
+    if group.discovery is not None:
+        host = f"{dict(group.labels)['node_group']}-1"
+        return {"instance": host, "host": host}
+    return kubernetes_target_labels(group)
 
 
 def kubernetes_target_labels(group: TargetGroup) -> dict[str, str]:
