@@ -135,6 +135,8 @@ def discovery_problems(spec):
                 yield Finding(("node_groups", i, "discovery"),
                               f"discovery gives {' and '.join(given) if given else 'no mechanism'}",
                               "give exactly one of " + ", ".join(KINDS))
+        if len(sources) != 1:
+            continue  # expected_hosts follows from the one source the user has yet to choose
         if discovered and g.expected_hosts is None:
             yield Finding(("node_groups", i), f"discovered node group '{g.name}' needs expected_hosts",
                           "declare how many hosts you expect, e.g. `expected_hosts: 16`: `aimon-gen plan` sizes "
