@@ -2,9 +2,10 @@
 
 Debian's Prometheus packages are built without some discovery plugins (kubernetes and consul
 among them; its changelog: "Disable Consul SD"): their promtool rejects `kubernetes_sd_configs`
-or `consul_sd_configs` as an unknown field although upstream Prometheus accepts it. When that is so, the check-only copy of a config gets an empty
-`static_configs` in place of those blocks (their fields are checked by the spec's model), so
-relabelling, paths and everything else are still checked; the written file keeps the real discovery.
+or `consul_sd_configs` as an unknown field although upstream Prometheus accepts it. When that
+is so, the check-only copy of a config gets an empty `static_configs` in place of those blocks
+(their fields are checked by the spec's model), so relabelling, paths and everything else are
+still checked; the written file keeps the real discovery.
 """
 
 from __future__ import annotations
