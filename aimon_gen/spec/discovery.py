@@ -55,8 +55,9 @@ class EC2(_Strict):
 
 
 class GCE(_Strict):
-    """Google Compute Engine instances (gce_sd_configs), selected by labels. Credentials: the
-    Application Default Credentials of Prometheus (service account, GOOGLE_APPLICATION_CREDENTIALS)."""
+    """GCE instances (gce_sd_configs) selected by labels; credentials: Prometheus's Application Default Credentials.
+
+    That is its service account, or the key file GOOGLE_APPLICATION_CREDENTIALS names."""
     project: Text
     zone: Text = Field(description="One zone per group; Prometheus's GCE discovery lists a single zone.")
     labels: Tags = Field(min_length=1, description="Instances carrying all these labels belong to the group "
@@ -65,8 +66,7 @@ class GCE(_Strict):
 
 
 class Azure(_Strict):
-    """Azure virtual machines (azure_sd_configs), selected by tags. `host` is the VM's name or
-    its computer (OS host) name."""
+    """Azure virtual machines (azure_sd_configs), selected by tags; `host` is the VM's name or its OS computer name."""
     subscription_id: Text
     resource_group: Text | None = Field(None, description="Only this resource group's machines.")
     tags: Tags = Field(min_length=1, description="Machines carrying all these tags belong to the group.")
@@ -96,8 +96,7 @@ class Consul(_Strict):
 
 
 class DNS(_Strict):
-    """DNS SRV records naming the group's hosts: each record's target is a host (its port is
-    ignored: each exporter is scraped at its own port)."""
+    """DNS SRV records naming the group's hosts: each record's target is a host, scraped at each exporter's port."""
     names: list[Text] = Field(min_length=1, description="SRV record names, e.g. _gpu._tcp.h100.example.com.")
     refresh_interval: Duration | None = None
 
