@@ -224,7 +224,7 @@ def target_labels(spec, exporter: str, entry, index: int = 0) -> dict[str, str]:
             if labels.get(label) != entry.name:
                 continue
             if not group.targets:
-                return {**labels, "job": job_name, **scheme.kubernetes_target_labels(group)}
+                return {**labels, "job": job_name, **scheme.discovered_target_labels(group)}
             if index >= len(group.targets):
                 raise ScenarioError(f"{entry.name} has {len(group.targets)} target(s); the scenario uses target "
                                     f"{index}")

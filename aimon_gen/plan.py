@@ -118,6 +118,8 @@ def estimate(spec, overrides: dict | None = None, shards: int | None = None) -> 
     assumptions = {**data["assumptions"], **(overrides or {})}
     synthetic = int(data["synthetic"])
     gpus_by_group = {g.name: (g.gpu.count if g.gpu else 0) for g in spec.node_groups}
+    # A discovered node group's size is what the spec expects; its addresses are known at run time.
+    expected = {g.name: g.expected_hosts for g in spec.node_groups if g.expected_hosts is not None}
     p = spec.prometheus
     n_shards = shards or p.shards
     out = []
@@ -131,12 +133,13 @@ def estimate(spec, overrides: dict | None = None, shards: int | None = None) -> 
         for group in job.groups:
             gpus = gpus_by_group.get(dict(group.labels).get("node_group", ""), 0)
             c, u = series_per_target(job.exporter, assumptions, gpus)
-            if group.kubernetes is None:
+            size = expected.get(dict(group.labels).get("node_group", "")) if not group.targets else None
+            if size is None and group.kubernetes is None:
                 for target in group.targets:
                     plan.per_shard[shard_of(target, n_shards)] += c + u + synthetic
                 n = len(group.targets)
-            else:  # pod addresses are known at run time only: spread evenly
-                n = int(assumptions["pods_per_selector"])
+            else:  # discovered addresses are known at run time only: spread evenly
+                n = size if size is not None else int(assumptions["pods_per_selector"])
                 for i in range(n):
                     plan.per_shard[i % n_shards] += c + u + synthetic
             plan.targets += n

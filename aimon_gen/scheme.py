@@ -41,6 +41,8 @@ class TargetGroup:
     source: tuple              # spec path of the entry that declared it, for error messages
     kubernetes: Any = None  # KubernetesTargets: found by Kubernetes service discovery (targets empty)
     client: Any = None      # ScrapeOverride: scheme, credentials and TLS in effect (the kind's, or the entry's)
+    discovery: Any = None   # spec.discovery.Discovery: a node group found by cloud/registry discovery
+    port: int = 0           # where discovered targets are scraped (their exporter's port)
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,9 @@ def jobs(spec) -> list[Job]:
     node_groups, gpu_groups = [], []
     for i, g in enumerate(spec.node_groups):
         base = {"node_group": g.name, **({"gpu_model": g.gpu.model} if g.gpu else {}), **g.labels}
-        node_groups.append(TargetGroup(tuple(_with_port(h, ex.node_exporter.port) for h in g.hosts),
-                                       _labels(base), ("node_groups", i, "hosts"),
-                                       client=effective(ex.node_exporter, g.scrape.node_exporter)))
+        node_groups.append(_node_group(g, i, ex.node_exporter, g.scrape.node_exporter, base))
         if g.gpu:
-            gpu_groups.append(TargetGroup(tuple(_with_port(h, ex.dcgm_exporter.port) for h in g.hosts),
-                                          _labels(base), ("node_groups", i, "hosts"),
-                                          client=effective(ex.dcgm_exporter, g.scrape.dcgm_exporter)))
+            gpu_groups.append(_node_group(g, i, ex.dcgm_exporter, g.scrape.dcgm_exporter, base))
     if node_groups:
         out.append(_job(JOB_NODE, "node_exporter", ex.node_exporter, node_groups, True))
     if gpu_groups:
@@ -108,6 +106,15 @@ def jobs(spec) -> list[Job]:
     return out
 
 
+def _node_group(g, i: int, exporter, override, labels: dict) -> TargetGroup:
+    client = effective(exporter, override)
+    if g.discovery is not None:
+        return TargetGroup((), _labels(labels), ("node_groups", i, "discovery"), client=client,
+                           discovery=g.discovery, port=exporter.port)
+    return TargetGroup(tuple(_with_port(h, exporter.port) for h in g.hosts), _labels(labels),
+                       ("node_groups", i, "hosts"), client=client)
+
+
 def _entry_groups(entry, exporter, owner: dict, path: tuple) -> list[TargetGroup]:
     """A model's or pipeline's targets: host targets and/or one Kubernetes-discovered group."""
     labels = _labels(owner, entry.labels)
@@ -123,6 +130,15 @@ def _entry_groups(entry, exporter, owner: dict, path: tuple) -> list[TargetGroup
 
 def _job(name, exporter_key, exporter, groups, host_instance) -> Job:
     return Job(name, exporter_key, exporter.path, exporter.scheme, tuple(groups), host_instance)
+
+
+def discovered_target_labels(group: TargetGroup) -> dict[str, str]:
+    """Labels of one target of a group without fixed targets, as discovery gives them. Example
+    values, for unit tests: a cloud/registry-discovered node group names its hosts like a static one."""
+    if group.discovery is not None:
+        host = f"{dict(group.labels)['node_group']}-1"
+        return {"instance": host, "host": host}
+    return kubernetes_target_labels(group)
 
 
 def kubernetes_target_labels(group: TargetGroup) -> dict[str, str]:

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from .. import kinds
 from .alerting import Alerting
 from .client_auth import BasicAuth, ClientAuth, NodeGroupScrape, ScrapeOverride
+from .discovery import Discovery
 from .grafana import Grafana
 from .outputs import KubernetesTargets, Outputs
 from .slo import ModelSLO, PipelineSLO, ServiceSLO, SLOAlerting
@@ -158,7 +159,14 @@ Workload = Literal["training", "inference", "mixed"]
 
 class NodeGroup(Strict):
     name: Name
-    hosts: HostList
+    hosts: HostList = Field([], description="The group's hosts; or give `discovery` instead.")
+    discovery: Discovery | None = Field(
+        None, description="Find the hosts by a cloud's or a registry's service discovery: exactly one of "
+                          "ec2, gce, azure, consul, dns.")
+    expected_hosts: int | None = Field(
+        None, ge=1, description="How many hosts a discovered group should have (required with `discovery` or "
+                                "`kubernetes`): `aimon-gen plan` counts series from it, `aimon-gen verify` "
+                                "simulates that many.")
     gpu: GPU | None = None
     workload: Workload = Field("mixed", description="What the GPUs are for: training | inference | mixed. GPU alert "
                                "defaults follow it (rules/thresholds.yaml `workloads:`): busy training GPUs never page "

@@ -10,6 +10,21 @@ _MODEL_KIND = {job: kind for kind, job in JOB_MODEL.items()}
 _STORAGE_KIND = {job: kind for kind, job in JOB_STORAGE.items()}
 
 
+def simulated_spec(spec):
+    """The spec as verify runs it: a discovered node group (no host list, `expected_hosts` of them)
+    becomes that many named hosts, <group>-1 ..., simulated like a static group's; discovery
+    relabels its targets to the same labels, so rules and dashboards meet the same series."""
+    groups = []
+    for g in spec.node_groups:
+        if g.hosts or g.expected_hosts is None:
+            groups.append(g)
+            continue
+        found_by = {k: None for k in ("discovery", "kubernetes") if k in type(g).model_fields}
+        hosts = [f"{g.name}-{i}" for i in range(1, g.expected_hosts + 1)]
+        groups.append(g.model_copy(update={"hosts": hosts, "expected_hosts": None, **found_by}))
+    return spec.model_copy(update={"node_groups": groups})
+
+
 class Fleet:
     def __init__(self, spec, node_exporter_url: str):
         self.spec = spec

@@ -11,6 +11,8 @@ import yaml
 
 from ..build import build, generate
 from ..catalog import exporter_metrics
+from ..compile.context import Context
+from ..compile.pipeline import compile_bundle
 from ..compile.result import Bundle
 from ..promql import metric_names
 from ..render import documents
@@ -18,7 +20,7 @@ from ..scheme import JOB_MODEL, JOB_PIPELINE
 from ..spec.load import load_spec
 from . import dashboards, rewrite, scenarios
 from .api import Alertmanager, Prometheus
-from .fleet import Fleet
+from .fleet import Fleet, simulated_spec
 from .report import Report
 from .sink import Sink
 from .stack import Stack, StackError, find_binary, wait_for
@@ -70,10 +72,13 @@ def verify(spec_path: Path, opts: Options) -> Report:
 
 def _start(stack: Stack, spec_path: Path, bins: dict, log):
     log(f"building {spec_path} (checked by promtool and amtool)")
-    spec = load_spec(spec_path).spec
+    declared = load_spec(spec_path).spec
     built = build(spec_path, stack.root / "build")
     # The typed result, not the written bytes; the build cache keeps bytes only: compile again on a hit.
     bundle = built.bundle if built.bundle is not None else generate(spec_path)[1]
+    spec = simulated_spec(declared)
+    if spec != declared:  # discovered groups: run the bundle of their simulated hosts
+        bundle = compile_bundle(Context(spec, str(spec_path), spec_path.resolve().parent))
     assert bundle.prometheus is not None  # the scrape step sets it in every compile
     docs = documents(bundle)
     run = stack.root / "run"

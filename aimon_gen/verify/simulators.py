@@ -231,8 +231,9 @@ class Servers:
     def __init__(self):
         self.servers: list[ThreadingHTTPServer] = []
 
-    def serve(self, target: Target) -> int:
-        server = _Server(("127.0.0.1", 0), _Handler)
+    def serve(self, target: Target, address: tuple[str, int] = ("127.0.0.1", 0)) -> int:
+        """Serve `target` at `address` (any free port by default); returns the port."""
+        server = _Server(address, _Handler)
         server.daemon_threads = True
         server.target = target
         target.port = server.server_address[1]

@@ -36,6 +36,12 @@ def compile_kubernetes(ctx, bundle: Bundle) -> None:
         add("PrometheusRule", name, prometheus_rule(name, k, spec.name, rule_file.doc()))
     for kind, name, doc in scrape_manifests(spec, bundle.prometheus or {}):
         add(kind, name, doc)
+    for i, g in enumerate(spec.node_groups):
+        if g.discovery is not None:  # said rather than left out silently
+            ctx.error(("node_groups", i, "discovery"), f"--format kubernetes writes no scrape manifest for node group "
+                      f"'{g.name}' found by cloud/registry discovery yet",
+                      "build with --format files and give its scrape config to your Prometheus "
+                      "(e.g. additionalScrapeConfigs), or list its hosts")
     for stem in sorted(bundle.dashboards, key=lambda s: s + ".json"):  # in file-name order
         name = _name(spec.name, "dashboard-" + stem)
         doc = dashboard_configmap(name, k, spec, stem, to_json(bundle.dashboards[stem]))
@@ -99,7 +105,7 @@ def scrape_manifests(spec, prometheus: dict):
     k = spec.outputs.kubernetes
     configs = {sc["job_name"]: sc for sc in prometheus.get("scrape_configs") or []}
     for job in jobs(spec):
-        static = tuple(g for g in job.groups if g.kubernetes is None)
+        static = tuple(g for g in job.groups if g.kubernetes is None and g.discovery is None)
         for sc_name, groups in client_parts(job, static):
             if sc_name in configs:
                 name = _name(spec.name, sc_name)

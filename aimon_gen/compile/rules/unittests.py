@@ -40,8 +40,8 @@ def target_labels(spec, kind: str, scope_label: str, entry, jobs: list | None = 
         for group in job.groups:
             labels = dict(group.labels)
             if labels.get(scope_label) == entry.name:
-                if not group.targets:  # found by Kubernetes service discovery
-                    return {**labels, "job": job_name, **scheme.kubernetes_target_labels(group)}
+                if not group.targets:  # found by service discovery
+                    return {**labels, "job": job_name, **scheme.discovered_target_labels(group)}
                 target = group.targets[0]
                 return {**labels, "job": job_name, "instance": scheme.instance_of(job, target),
                         "host": split_target(target)[0]}

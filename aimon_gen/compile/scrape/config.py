@@ -10,6 +10,7 @@ from ...scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, TargetGroup, jobs
 from ...spec.types import duration_seconds, format_duration
 from ..result import Bundle
 from .clients import client_fields, client_parts, owner
+from .discovery import discovery_sd_config
 
 # Strips the port from the address: node and GPU series join on the bare host name.
 _HOST_REGEX = r"(.+):\d+"
@@ -51,12 +52,13 @@ def prometheus_config(spec, rule_files: list[str], targets: dict, scrape: list[J
         if job.exporter == "alertmanager":
             scrape_configs.append(alertmanager_scrape_config(job.groups[0].targets))
             continue
-        static = tuple(g for g in job.groups if g.kubernetes is None)
+        static = tuple(g for g in job.groups if g.kubernetes is None and g.discovery is None)
         parts = client_parts(job, static)
         for name, groups in parts:
             scrape_configs.append(_scrape_config(spec, dataclasses.replace(job, groups=groups), targets,
                                                  name, len(parts) > 1))
         scrape_configs += [kubernetes_sd_config(job, g) for g in job.groups if g.kubernetes is not None]
+        scrape_configs += [discovery_sd_config(job, g) for g in job.groups if g.discovery is not None]
     cfg["scrape_configs"] = scrape_configs
     if p.remote_write:
         cfg["remote_write"] = [_remote_write(rw) for rw in p.remote_write]
