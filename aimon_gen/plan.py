@@ -136,7 +136,8 @@ def estimate(spec, overrides: dict | None = None, shards: int | None = None) -> 
                     plan.per_shard[shard_of(target, n_shards)] += c + u + synthetic
                 n = len(group.targets)
             else:  # pod addresses are known at run time only: spread evenly
-                n = int(assumptions["pods_per_selector"])
+                # a discovered node group's exporters: one pod per expected host (DaemonSets)
+                n = getattr(group.kubernetes, "expected", None) or int(assumptions["pods_per_selector"])
                 for i in range(n):
                     plan.per_shard[i % n_shards] += c + u + synthetic
             plan.targets += n

@@ -42,6 +42,19 @@ class TargetGroup:
 
 
 @dataclass(frozen=True)
+class NodePods:
+    """One exporter's pods on the nodes of a Kubernetes-discovered node group: read where a
+    KubernetesTargets is (namespace, selector, port, role), plus the node membership."""
+    namespace: str
+    selector: dict
+    port: str
+    node_selector: dict
+    expected: int              # expected_hosts: one pod per node (a DaemonSet)
+    api_server: str | None = None
+    role: str = "pod"
+
+
+@dataclass(frozen=True)
 class Job:
     name: str
     exporter: str              # key in spec.exporters
@@ -71,6 +84,11 @@ def jobs(spec) -> list[Job]:
     node_groups, gpu_groups = [], []
     for i, g in enumerate(spec.node_groups):
         base = {"node_group": g.name, **({"gpu_model": g.gpu.model} if g.gpu else {}), **g.labels}
+        if g.kubernetes is not None:
+            node_groups.append(_node_pods(g, g.kubernetes.node_exporter, base, i))
+            if g.gpu:
+                gpu_groups.append(_node_pods(g, g.kubernetes.dcgm_exporter, base, i))
+            continue
         node_groups.append(TargetGroup(tuple(_with_port(h, ex.node_exporter.port) for h in g.hosts),
                                        _labels(base), ("node_groups", i, "hosts")))
         if g.gpu:
@@ -103,6 +121,13 @@ def jobs(spec) -> list[Job]:
     return out
 
 
+def _node_pods(group, pods, base: dict, i: int) -> TargetGroup:
+    k = group.kubernetes
+    found = NodePods(pods.namespace, dict(pods.selector), pods.port, dict(k.node_selector),
+                     group.expected_hosts or 1, k.api_server)
+    return TargetGroup((), _labels(base), ("node_groups", i, "kubernetes"), found)
+
+
 def _entry_groups(entry, port: int, owner: dict, path: tuple) -> list[TargetGroup]:
     """A model's or pipeline's targets: host targets and/or one Kubernetes-discovered group."""
     labels = _labels(owner, entry.labels)
@@ -120,7 +145,10 @@ def _job(name, exporter_key, exporter, groups, host_instance) -> Job:
 
 def kubernetes_target_labels(group: TargetGroup) -> dict[str, str]:
     """Labels of one target found by Kubernetes service discovery (see compile/scrape/config.py's
-    relabelling): instance is the pod's address, host its node. Example values, for unit tests."""
+    relabelling): instance is the pod's address, host its node; on a node group's exporters both
+    are the node's name, as for listed hosts. Example values, for unit tests."""
+    if isinstance(group.kubernetes, NodePods):
+        return {"instance": "node-1", "host": "node-1"}
     owner = dict(group.labels).get("model") or dict(group.labels).get("pipeline", "target")
     return {"instance": "10.0.0.1:8000", "host": "node-1", "namespace": group.kubernetes.namespace,
             "pod": f"{owner}-0"}

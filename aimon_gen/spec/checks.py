@@ -10,6 +10,7 @@ from ..scheme import instance_of, jobs
 from ..thresholds import catalog
 from .alerting_checks import alerting_checks
 from .finding import Finding
+from .node_kubernetes import node_group_problems
 from .outputs import output_problems
 from .slo import slo_problems
 from .types import duration_seconds
@@ -82,7 +83,8 @@ def threshold_names(spec) -> Iterable[Finding]:
 
 
 CHECKS: list[Callable] = [unique_names, reserved_labels, target_collisions, intervals, threshold_names,
-                          alerting_checks, output_problems, slo_problems]
+                          alerting_checks, output_problems, slo_problems,
+                          node_group_problems]
 
 # Top-level sections a check relates across their entries and fields. When the schema rejects
 # part of a spec, the checks still run on the rest (load.checks_without_invalid), except those

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from .. import kinds
 from .alerting import Alerting
 from .grafana import Grafana
+from .node_kubernetes import NodeGroupKubernetes
 from .outputs import KubernetesTargets, Outputs
 from .slo import ModelSLO, PipelineSLO, ServiceSLO, SLOAlerting
 from .types import (
@@ -152,7 +153,11 @@ Workload = Literal["training", "inference", "mixed"]
 
 class NodeGroup(Strict):
     name: Name
-    hosts: HostList
+    hosts: HostList = Field([], description="Host names of the group; or give `kubernetes` instead.")
+    kubernetes: NodeGroupKubernetes | None = Field(
+        None, description="Discover the group's hosts as Kubernetes nodes (GPU Operator / kube-prometheus-stack).")
+    expected_hosts: int | None = Field(None, ge=1, description="How many hosts a discovered group should have "
+                                       "(required then): `aimon-gen plan` sizes it, `verify` simulates that many.")
     gpu: GPU | None = None
     workload: Workload = Field("mixed", description="What the GPUs are for: training | inference | mixed. GPU alert "
                                "defaults follow it (rules/thresholds.yaml `workloads:`): busy training GPUs never page "
