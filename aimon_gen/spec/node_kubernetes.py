@@ -7,17 +7,51 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from .finding import Finding
 from .types import LabelValue, Name, Url
 
-# Kubernetes label key: optional DNS prefix and '/', then a name of at most 63 characters.
-_KEY = (r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-        r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-K8sLabelKey = Annotated[str, StringConstraints(pattern=_KEY, max_length=317)]
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_NAME_CHARS = _ALNUM | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.")
+
+
+def _dns_label(part: str, chars: frozenset) -> bool:
+    return bool(part) and part[0].lower() in _ALNUM and part[-1].lower() in _ALNUM and set(part) <= chars
+
+
+def _label_key(value: object) -> object:
+    # [prefix/]name: prefix a DNS subdomain (<= 253), name <= 63 of [A-Za-z0-9-_.], alphanumeric ends
+    if not isinstance(value, str):
+        return value
+    prefix, _, name = value.rpartition("/")
+    ok = len(name) <= 63 and _dns_label(name, _NAME_CHARS)
+    if prefix or "/" in value:
+        ok = ok and len(prefix) <= 253 and all(_dns_label(p, _ALNUM | {"-"}) for p in prefix.split("."))
+    if not ok:
+        raise PydanticCustomError(
+            "k8s_label_key", f"{value!r} is not a Kubernetes label key: [prefix/]name, the name at most 63 letters, "
+            "digits, '-', '_' or '.' with a letter or digit at each end, the prefix a DNS name "
+            "(e.g. nvidia.com/gpu.product)")
+    return value
+
+
+def _port_name(value: object) -> object:
+    if isinstance(value, str) and not (len(value) <= 15 and _dns_label(value, _ALNUM | {"-"}) and value.islower()
+                                       or value.isdigit()):
+        raise PydanticCustomError(
+            "k8s_port_name", f"{value!r} is not a container port name: at most 15 lower-case letters, digits or '-', "
+            "e.g. metrics or http-metrics (the `name` of the port in the pod spec)")
+    return value
+
+
+K8sLabelKey = Annotated[str, BeforeValidator(_label_key),
+                        WithJsonSchema({"type": "string", "description": "Kubernetes label key, e.g. "
+                                        "nvidia.com/gpu.product"})]
 Selector = dict[K8sLabelKey, LabelValue]
-PortName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$")]
+PortName = Annotated[str, BeforeValidator(_port_name),
+                     WithJsonSchema({"type": "string", "description": "container port name, e.g. metrics"})]
 
 
 class _Strict(BaseModel):
