@@ -240,20 +240,30 @@ def _dcgm_body(node: str) -> str:
             f'DCGM_FI_DEV_GPU_UTIL{{gpu="1",UUID="GPU-{node}-1",{ident}}} 0\n')
 
 
-def _build(tmp_path: Path, name: str, text: str) -> dict:
+def _build(tmp_path: Path, name: str, text: str) -> Path:
     (tmp_path / f"{name}.yaml").write_text(text)
     out = tmp_path / name
     r = CliRunner().invoke(app, ["build", str(tmp_path / f"{name}.yaml"), "-o", str(out)])  # runs promtool
     assert r.exit_code == 0, r.output
-    return yaml.safe_load((out / "prometheus.yml").read_text())
+    return out
+
+
+def _workload_query(dashboard: Path) -> str:
+    """The "GPUs per workload" panel's query, with every dashboard variable as All."""
+    panels = {p["title"]: p for p in json.loads(dashboard.read_text())["panels"]}
+    expr = panels["GPUs per workload"]["targets"][0]["expr"]
+    for var in ("cluster", "node_group", "host", "gpu"):
+        expr = expr.replace(f"${var}", ".*")
+    return expr
 
 
 @pytest.mark.e2e  # two checked builds, node_exporters and a Prometheus
 def test_discovered_targets_get_the_labels_of_listed_hosts(tmp_path):
     prometheus_bin, node_exporter_bin = tool("prometheus"), tool("node_exporter")
     tool("promtool")
-    discovered = _build(tmp_path, "discovered", DISCOVERED)
-    static = _build(tmp_path, "static", STATIC)
+    discovered_out = _build(tmp_path, "discovered", DISCOVERED)
+    discovered = yaml.safe_load((discovered_out / "prometheus.yml").read_text())
+    static = yaml.safe_load((_build(tmp_path, "static", STATIC) / "prometheus.yml").read_text())
 
     with Stack() as stack:
         pods: list[dict] = []
@@ -313,3 +323,7 @@ def test_discovered_targets_get_the_labels_of_listed_hosts(tmp_path):
         assert by_gpu["0"]["pod"] == "trainer-gpu-node-1" and by_gpu["0"]["namespace"] == "research"
         assert by_gpu["0"]["container"] == "pytorch" and by_gpu["0"]["node_group"] == "h100"
         assert not {"pod", "namespace", "container"} & set(by_gpu["1"])
+        # the dashboard's "GPUs by workload" row lists the pods holding GPUs, idle GPUs left out
+        rows = prom.query(_workload_query(discovered_out / "dashboards" / "gpu.json"))
+        assert sorted((r["metric"]["namespace"], r["metric"]["pod"], r["metric"]["host"]) for r in rows) == [
+            ("research", "trainer-gpu-node-1", "gpu-node-1"), ("research", "trainer-gpu-node-2", "gpu-node-2")]

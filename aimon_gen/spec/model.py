@@ -157,7 +157,7 @@ class NodeGroup(Strict):
     kubernetes: NodeGroupKubernetes | None = Field(
         None, description="Discover the group's hosts as Kubernetes nodes (GPU Operator / kube-prometheus-stack).")
     expected_hosts: int | None = Field(None, ge=1, description="How many hosts a discovered group should have "
-                                       "(required then): `aimon-gen plan` sizes it, `verify` simulates that many.")
+                                       "(required then); `aimon-gen plan` sizes the group from it.")
     gpu: GPU | None = None
     workload: Workload = Field("mixed", description="What the GPUs are for: training | inference | mixed. GPU alert "
                                "defaults follow it (rules/thresholds.yaml `workloads:`): busy training GPUs never page "

@@ -73,11 +73,13 @@ class NodeGroupKubernetes(_Strict):
                                   "{node.kubernetes.io/instance-type: p5.48xlarge}.")
     dcgm_exporter: ExporterPods = Field(
         ExporterPods(namespace="gpu-operator", selector={"app": "nvidia-dcgm-exporter"}, port="metrics"),
-        description="The GPU Operator's dcgm-exporter DaemonSet (used when the group has `gpu`).")
+        description="dcgm-exporter's pods (when the group has `gpu`); default: the GPU Operator's, namespace "
+                    "gpu-operator, selector {app: nvidia-dcgm-exporter}, port metrics.")
     node_exporter: ExporterPods = Field(
         ExporterPods(namespace="monitoring", selector={"app.kubernetes.io/name": "prometheus-node-exporter"},
                      port="http-metrics"),
-        description="kube-prometheus-stack's node-exporter DaemonSet.")
+        description="node-exporter's pods; default: kube-prometheus-stack's, namespace monitoring, selector "
+                    "{app.kubernetes.io/name: prometheus-node-exporter}, port http-metrics.")
     api_server: Url | None = Field(
         None, description="Kubernetes API URL for a Prometheus outside the cluster; in-cluster config when unset.")
 
