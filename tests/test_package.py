@@ -77,7 +77,8 @@ def test_schema_describes_the_spec():
     assert {"version", "name", "node_groups", "models", "pipelines", "storage", "thresholds", "alerting",
             "grafana"} <= set(schema["properties"])
     ng = schema["$defs"]["NodeGroup"]
-    assert set(ng["required"]) == {"name", "hosts"}
+    assert set(ng["required"]) == {"name"}  # hosts, or kubernetes with expected_hosts (a spec check)
+    assert {"hosts", "kubernetes", "expected_hosts"} <= set(ng["properties"])
     assert schema["$defs"]["ThresholdSetting"]["properties"].keys() >= {"value", "for"}
 
 
