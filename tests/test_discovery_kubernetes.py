@@ -40,6 +40,7 @@ node_groups:
   - name: cpu
     expected_hosts: 1
     kubernetes: {{node_selector: {{node.kubernetes.io/instance-type: m7i.4xlarge}}}}
+outputs: {{formats: [files, kubernetes]}}
 """
 
 # The same fleet with the node names listed: what the discovered targets must look like.
@@ -240,6 +241,30 @@ def _dcgm_body(node: str) -> str:
             f'DCGM_FI_DEV_GPU_UTIL{{gpu="1",UUID="GPU-{node}-1",{ident}}} 0\n')
 
 
+def _operator_scrape_config(monitor: dict, sd_url: str) -> dict:
+    """The scrape config prometheus-operator generates for a PodMonitor endpoint: its own keeps
+    (selector, port), its pod/namespace/container/endpoint target labels and job, then the
+    endpoint's relabelings (pkg/prometheus/promcfg.go, generatePodMonitorConfig)."""
+    meta, body = monitor["metadata"], monitor["spec"]
+    (endpoint,) = body["podMetricsEndpoints"]
+    rules: list[dict] = []
+    for key, value in body["selector"]["matchLabels"].items():
+        rules.append({"action": "keep", "regex": f"({value});true", "source_labels": [
+            f"__meta_kubernetes_pod_label_{_meta_name(key)}", f"__meta_kubernetes_pod_labelpresent_{_meta_name(key)}"]})
+    rules.append({"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_name"],
+                  "regex": endpoint["port"]})
+    rules += [{"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+              {"source_labels": ["__meta_kubernetes_pod_container_name"], "target_label": "container"},
+              {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+              {"target_label": "job", "replacement": f"{meta['namespace']}/{meta['name']}"},
+              {"target_label": "endpoint", "replacement": endpoint["port"]}]
+    snake = {"sourceLabels": "source_labels", "targetLabel": "target_label"}
+    rules += [{snake.get(k, k): v for k, v in r.items()} for r in endpoint["relabelings"]]
+    return {"job_name": f"podMonitor/{meta['namespace']}/{meta['name']}/0",
+            "honor_labels": bool(endpoint.get("honorLabels", False)),
+            "http_sd_configs": [{"url": sd_url, "refresh_interval": "1s"}], "relabel_configs": rules}
+
+
 def _build(tmp_path: Path, name: str, text: str) -> Path:
     (tmp_path / f"{name}.yaml").write_text(text)
     out = tmp_path / name
@@ -293,6 +318,11 @@ def test_discovered_targets_get_the_labels_of_listed_hosts(tmp_path):
                                           "refresh_interval": "1s"}]
                 configs.append(sc)
         configs += [sc for sc in static["scrape_configs"] if sc["job_name"] in ("node_exporter", "dcgm_exporter")]
+        # --format kubernetes: the PodMonitors, as the operator would turn them into scrape configs
+        for path in sorted((discovered_out / "kubernetes").glob("podmonitor-*.yaml")):
+            monitor = yaml.safe_load(path.read_text())
+            namespace = monitor["spec"]["namespaceSelector"]["matchNames"][0]
+            configs.append(_operator_scrape_config(monitor, f"http://127.0.0.1:{sd_port}/sd/{namespace}"))
         config = {"global": {**discovered["global"], "scrape_interval": "1s", "scrape_timeout": "1s"},
                   "scrape_configs": configs}
         (stack.root / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -305,20 +335,25 @@ def test_discovered_targets_get_the_labels_of_listed_hosts(tmp_path):
             return out
 
         wait_for(lambda: all(t["health"] == "up" for p, ts in pools().items() if "kubernetes" in p
-                             for t in ts.values()) and len(pools()) == 5, 30, what="discovered targets up")
+                             for t in ts.values()) and len(pools()) == 8, 30, what="discovered targets up")
         seen = pools()
         assert set(seen["dcgm_exporter-kubernetes-h100"]) == {"gpu-node-1", "gpu-node-2"}  # a100 node dropped
         assert set(seen["node_exporter-kubernetes-h100"]) == {"gpu-node-1", "gpu-node-2"}
         assert set(seen["node_exporter-kubernetes-cpu"]) == {"cpu-node-1"}
         for job, pool in (("dcgm_exporter", "h100"), ("node_exporter", "h100"), ("node_exporter", "cpu")):
+            monitor = f"podMonitor/monitoring/k8s-gpu-{job.replace('_', '-')}-{pool}/0"
+            assert set(seen[monitor]) == set(seen[f"{job}-kubernetes-{pool}"])
             for host, target in seen[f"{job}-kubernetes-{pool}"].items():
                 assert target["labels"] == seen[job][host]["labels"], (job, host)
                 assert target["labels"]["instance"] == host and target["labels"]["job"] == job
+                assert seen[monitor][host]["labels"] == target["labels"], (monitor, host)
 
         # dcgm-exporter's workload labels reach the series unchanged; an idle GPU has none
         deadline = time.monotonic() + 20
         while not (series := prom.query('DCGM_FI_DEV_GPU_UTIL{host="gpu-node-1"}')) and time.monotonic() < deadline:
             time.sleep(0.5)
+        # (the files config and the PodMonitor's scrape give the same two series: same labels)
+        assert len(series) == 2
         by_gpu = {s["metric"]["gpu"]: s["metric"] for s in series}
         assert by_gpu["0"]["pod"] == "trainer-gpu-node-1" and by_gpu["0"]["namespace"] == "research"
         assert by_gpu["0"]["container"] == "pytorch" and by_gpu["0"]["node_group"] == "h100"
