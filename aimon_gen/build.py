@@ -40,6 +40,12 @@ def generate(spec_path: Path, formats: tuple = ()):
     return files, bundle, loaded
 
 
+def compile_spec(spec_path: Path):
+    """Spec file -> (typed Bundle, loaded spec): compiled, not rendered (what audit reads)."""
+    _, bundle, loaded = _compiled(spec_path, ())
+    return bundle, loaded
+
+
 def compile_only(spec_path: Path) -> list:
     """Load and compile (no rendering, no checks): every error, and the build's warnings."""
     return _compiled(spec_path, ())[2].warnings

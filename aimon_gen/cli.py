@@ -311,6 +311,48 @@ def plan(
         _err(f"warning: {w}")
 
 
+@app.command(cls=_Command, short_help="Check a running Prometheus has what SPEC's rules and dashboards read.")
+def audit(
+    spec: SpecArg,
+    prometheus: Annotated[str, typer.Option("--prometheus", help="Base URL of the running Prometheus, e.g. "
+                                                                 "http://prometheus:9090.", show_default=False)],
+    bearer_token_file: Annotated[Path | None, typer.Option(
+        "--bearer-token-file", help="File holding a bearer token for Prometheus's API.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each API call.")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Problems as JSON (keys: check, job, subject, problem, "
+                                                         "fix), for CI.")] = False,
+    assume: Annotated[list[str] | None, typer.Option(
+        "--assume", help="As for plan: an assumption of the series estimate, e.g. host_cpus=128.")] = None,
+) -> None:
+    """Ask a running Prometheus (HTTP API only) whether it has what SPEC's generated rules and
+    dashboards read: targets up per job, the series and labels they select, the rule groups
+    loaded as generated, series per job near `aimon-gen plan`'s estimate. Exit 0 when clean,
+    1 when a problem is found (or the spec is invalid), 2 when Prometheus cannot be asked."""
+    from .audit.client import Unreachable
+    from .audit.report import table, to_json
+    from .audit.run import Options, audit as run_audit
+    from .plan import parse_assumptions
+
+    try:
+        overrides = parse_assumptions(assume or [])
+    except ValueError as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from None
+    opts = Options(prometheus, bearer_token_file, timeout, overrides)
+
+    def run():
+        try:
+            return run_audit(spec, opts)
+        except Unreachable as exc:
+            return exc
+    problems = _guard(run)
+    if isinstance(problems, Unreachable):
+        _err(f"audit: {problems}")
+        raise typer.Exit(2)
+    _out(to_json(prometheus, problems) if as_json else table(prometheus, problems))
+    raise typer.Exit(1 if problems else 0)
+
+
 def _print_warnings(warnings) -> None:
     for w in warnings:
         _err(str(w))

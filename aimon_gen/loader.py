@@ -25,7 +25,26 @@ from .errors import Problem, SpecInvalid, did_you_mean
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_NODES = 300_000  # values after aliases expand: 3x the largest host list (spec.types.MAX_HOSTS)
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    def resolve(self, kind, value, implicit):
+        # The parser asks each scalar's implicit tag (a scan of the resolvers' regexes); the
+        # answer depends only on the text, and the shipped packs repeat the same strings.
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            if len(_TAGS) > 100_000:  # a long-lived process (tests, verify) reading many inputs
+                _TAGS.clear()
+            tag = _TAGS[key] = super().resolve(kind, value, implicit)
+        return tag
+
+
+_TAGS: dict = {}
 
 PathT = tuple  # of str (mapping keys) and int (list indexes)
 M = TypeVar("M", bound=BaseModel)
@@ -236,11 +255,15 @@ class _Walker:
         return self._scalar(node, path)
 
     def _key(self, knode: yaml.Node) -> Any:
+        if knode.tag == _STR:
+            return knode.value  # what the constructor would return, without its dispatch
         if isinstance(knode, yaml.ScalarNode) and (knode.tag in _SCALAR_TAGS or knode.tag == _TIMESTAMP):
             return knode.value if knode.tag == _TIMESTAMP else self.loader.construct_object(knode)
         return None  # reported as "a key must be a plain name"
 
     def _scalar(self, node: yaml.Node, path: PathT) -> Any:
+        if node.tag == _STR:
+            return node.value  # most values: what the constructor would return, without its dispatch
         if node.tag == _TIMESTAMP:
             return node.value  # a date is text to a spec (e.g. a label value)
         if node.tag not in _SCALAR_TAGS:

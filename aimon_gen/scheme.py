@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import kinds
+from .spec.client_auth import effective
 from .spec.types import split_target
 
 # job name per exporter (kinds.yaml); rule packs and dashboards select on these.
@@ -39,6 +40,7 @@ class TargetGroup:
     labels: tuple[tuple[str, str], ...]
     source: tuple              # spec path of the entry that declared it, for error messages
     kubernetes: Any = None  # KubernetesTargets: found by Kubernetes service discovery (targets empty)
+    client: Any = None      # ScrapeOverride: scheme, credentials and TLS in effect (the kind's, or the entry's)
 
 
 @dataclass(frozen=True)
@@ -85,15 +87,19 @@ def jobs(spec) -> list[Job]:
     for i, g in enumerate(spec.node_groups):
         base = {"node_group": g.name, **({"gpu_model": g.gpu.model} if g.gpu else {}), **g.labels}
         if g.kubernetes is not None:
-            node_groups.append(_node_pods(g, g.kubernetes.node_exporter, base, i))
+            node_groups.append(_node_pods(g, g.kubernetes.node_exporter, base, i,
+                                          effective(ex.node_exporter, g.scrape.node_exporter)))
             if g.gpu:
-                gpu_groups.append(_node_pods(g, g.kubernetes.dcgm_exporter, base, i))
+                gpu_groups.append(_node_pods(g, g.kubernetes.dcgm_exporter, base, i,
+                                             effective(ex.dcgm_exporter, g.scrape.dcgm_exporter)))
             continue
         node_groups.append(TargetGroup(tuple(_with_port(h, ex.node_exporter.port) for h in g.hosts),
-                                       _labels(base), ("node_groups", i, "hosts")))
+                                       _labels(base), ("node_groups", i, "hosts"),
+                                       client=effective(ex.node_exporter, g.scrape.node_exporter)))
         if g.gpu:
             gpu_groups.append(TargetGroup(tuple(_with_port(h, ex.dcgm_exporter.port) for h in g.hosts),
-                                          _labels(base), ("node_groups", i, "hosts")))
+                                          _labels(base), ("node_groups", i, "hosts"),
+                                          client=effective(ex.dcgm_exporter, g.scrape.dcgm_exporter)))
     if node_groups:
         out.append(_job(JOB_NODE, "node_exporter", ex.node_exporter, node_groups, True))
     if gpu_groups:
@@ -102,40 +108,43 @@ def jobs(spec) -> list[Job]:
     for kind, job in JOB_MODEL.items():
         exporter = getattr(ex, kind)
         groups = [g for i, m in enumerate(spec.models) if m.server == kind
-                  for g in _entry_groups(m, exporter.port, {"model": m.name}, ("models", i))]
+                  for g in _entry_groups(m, exporter, {"model": m.name}, ("models", i))]
         if groups:
             out.append(_job(job, kind, exporter, groups, False))
 
     groups = [g for i, p in enumerate(spec.pipelines)
-              for g in _entry_groups(p, ex.pipeline.port, {"pipeline": p.name}, ("pipelines", i))]
+              for g in _entry_groups(p, ex.pipeline, {"pipeline": p.name}, ("pipelines", i))]
     if groups:
         out.append(_job(JOB_PIPELINE, "pipeline", ex.pipeline, groups, False))
 
     for kind, job in JOB_STORAGE.items():
         exporter = getattr(ex, kind)
         groups = [TargetGroup(tuple(_with_port(t, exporter.port) for t in s.targets),
-                              _labels({"storage": s.name}, s.labels), ("storage", i, "targets"))
+                              _labels({"storage": s.name}, s.labels), ("storage", i, "targets"),
+                              client=effective(exporter, s.scrape))
                   for i, s in enumerate(spec.storage) if s.kind == kind]
         if groups:
             out.append(_job(job, kind, exporter, groups, False))
     return out
 
 
-def _node_pods(group, pods, base: dict, i: int) -> TargetGroup:
+def _node_pods(group, pods, base: dict, i: int, client) -> TargetGroup:
     k = group.kubernetes
     found = NodePods(pods.namespace, dict(pods.selector), pods.port, dict(k.node_selector),
                      group.expected_hosts or 1, k.api_server)
-    return TargetGroup((), _labels(base), ("node_groups", i, "kubernetes"), found)
+    return TargetGroup((), _labels(base), ("node_groups", i, "kubernetes"), found, client)
 
 
-def _entry_groups(entry, port: int, owner: dict, path: tuple) -> list[TargetGroup]:
+def _entry_groups(entry, exporter, owner: dict, path: tuple) -> list[TargetGroup]:
     """A model's or pipeline's targets: host targets and/or one Kubernetes-discovered group."""
     labels = _labels(owner, entry.labels)
+    client = effective(exporter, entry.scrape)
     out = []
     if entry.targets:
-        out.append(TargetGroup(tuple(_with_port(t, port) for t in entry.targets), labels, path + ("targets",)))
+        out.append(TargetGroup(tuple(_with_port(t, exporter.port) for t in entry.targets), labels,
+                               path + ("targets",), client=client))
     if entry.kubernetes is not None:
-        out.append(TargetGroup((), labels, path + ("kubernetes",), entry.kubernetes))
+        out.append(TargetGroup((), labels, path + ("kubernetes",), entry.kubernetes, client))
     return out
 
 

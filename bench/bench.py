@@ -68,6 +68,8 @@ AIMON = [sys.executable, "-c", LAUNCH]
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 ENV["PYTHONPATH"] = str(ROOT)  # --tree changes it
 TOOL_RUN = re.compile(r"\s*(\d+) ms\s+(?:promtool|amtool) ")  # a line of `build --timings`
+# What a cold build imports before doing anything: the stack the project is built on.
+STACK_IMPORTS = "import typer, yaml, jinja2; from pydantic import BaseModel"
 SECTIONS = ("reference", "fleet", "startup", "growth", "alerting")
 MB = 1e6
 
@@ -226,7 +228,9 @@ def reference(rep: Report, tmp: Path, runs: int) -> None:
     out = tmp / "ref-out"
     aimon = Case("aimon-gen build reference.yaml --no-cache --no-validate",
                  [*AIMON, "build", str(BENCH / "reference.yaml"), "-o", str(out), "--no-cache", "--no-validate", "-q"])
-    cases = [aimon]
+    floor = Case("floor: python importing the stack a build needs (typer, pydantic, PyYAML, Jinja2)",
+                 [sys.executable, "-c", STACK_IMPORTS])
+    cases = [aimon, floor]
     forge = forge_cli()
     if forge is not None:
         fout = tmp / "forge-out"
@@ -243,7 +247,10 @@ def reference(rep: Report, tmp: Path, runs: int) -> None:
     if forge is not None:
         print(f"  metrics-forge wrote {len(files_under(tmp / 'forge-out'))} files "
               "(rules.yaml and a dashboard per service)")
-        rep.ratio("reference cold, aimon-gen / metrics-forge", aimon, cases[1], 1.0)
+        rep.ratio("reference cold, aimon-gen / metrics-forge", aimon, cases[2], 1.0)
+        print(f"  floor: importing the required stack alone takes {floor.median / cases[2].median:.2f}x "
+              "metrics-forge's whole run (by wall time of interleaved runs)"
+              + (f", {floor.instr / cases[2].instr:.2f}x by instructions" if floor.instr and cases[2].instr else ""))
     else:
         rep.missing("reference cold, aimon-gen / metrics-forge", "metrics-forge could not be installed")
     if len(dashboards) != 6 or "slo.rules.yml" not in written or "prometheus.yml" not in written:
@@ -288,12 +295,20 @@ def startup(rep: Report, tmp: Path, runs: int) -> None:
                 {"AIMON_GEN_CACHE_DIR": str(tmp / "cache-empty")})
     warm = Case("aimon-gen validate specs/example.yaml, cache warm", [*AIMON, "validate", example],
                 {"AIMON_GEN_CACHE_DIR": str(warm_cache)})
-    cases = [bare, helpc, cold, warm]
+    floor = Case("floor: python importing typer and pydantic (what validate cannot do without)",
+                 [sys.executable, "-c", "import typer; from pydantic import BaseModel"])
+    typer_only = Case("floor: python importing typer (what --help cannot do without)",
+                      [sys.executable, "-c", "import typer"])
+    cases = [bare, helpc, cold, warm, floor, typer_only]
     interleaved(cases, runs, tmp)
     rep.table(f"3. start-up ({runs} interleaved runs)", cases)
     rep.ratio("--help / bare python start", helpc, bare, 6.0)
+    print(f"  floor: importing typer alone is {typer_only.median / bare.median:.2f}x a bare start"
+          + (f", {typer_only.instr / bare.instr:.2f}x by instructions" if typer_only.instr and bare.instr else ""))
     rep.ratio("validate example (cache cold) / --help", cold, helpc, 2.0)
-    print(f"  (validate with the cache warm: {warm.median / helpc.median:.1f}x --help)")
+    print(f"  (validate with the cache warm: {warm.median / helpc.median:.1f}x --help; floor: importing typer and "
+          f"pydantic alone is {floor.median / helpc.median:.2f}x --help"
+          + (f", {floor.instr / helpc.instr:.2f}x by instructions)" if floor.instr and helpc.instr else ")"))
 
 
 def growth(rep: Report, tmp: Path, runs: int, alerting: bool = False) -> None:

@@ -362,3 +362,15 @@ def test_discovered_targets_get_the_labels_of_listed_hosts(tmp_path):
         rows = prom.query(_workload_query(discovered_out / "dashboards" / "gpu.json"))
         assert sorted((r["metric"]["namespace"], r["metric"]["pod"], r["metric"]["host"]) for r in rows) == [
             ("research", "trainer-gpu-node-1", "gpu-node-1"), ("research", "trainer-gpu-node-2", "gpu-node-2")]
+
+
+def test_a_discovered_groups_exporter_authentication_applies():
+    text = DISCOVERED.replace("    labels: {team: research}", "    labels: {team: research}\n"
+                              "    scrape: {dcgm_exporter: {scheme: https, authorization: "
+                              "{credentials_file: /etc/prometheus/dcgm-token}, tls_config: {ca_file: /etc/ca.pem}}}")
+    _, jobs = _compiled(text)
+    dcgm = jobs["dcgm_exporter-kubernetes-h100"]
+    assert dcgm["scheme"] == "https"
+    assert dcgm["authorization"] == {"credentials_file": "/etc/prometheus/dcgm-token"}
+    assert dcgm["tls_config"] == {"ca_file": "/etc/ca.pem"}
+    assert "authorization" not in jobs["node_exporter-kubernetes-h100"]

@@ -15,7 +15,8 @@ Names are the series names as exposed: counters keep the suffix the exporter rea
 (vLLM `_total`, Triton and TGI none); histograms are listed by their base name with their
 declared `buckets` (a list, or `{geometric: {start, factor, count}}` computed by repeated
 multiplication, as TGI does). dcgm_exporter metrics say `default: true|false` (on in
-dcgm-exporter's default-counters.csv or not), `enable: true` for the off-by-default fields
+dcgm-exporter's default-counters.csv or not), `on_event: true` for series that exist only once
+the event happened (`aimon-gen audit` does not miss them), `enable: true` for the off-by-default fields
 aimon-gen's generated dcgm-counters.csv turns on, and `field` (the DCGM field name, the
 metric name unless given).
 
@@ -48,7 +49,7 @@ _HERE = Path(__file__).resolve().parent
 # One catalog per exporter kind of the registry (aimon_gen/kinds.yaml).
 KINDS = kinds.KINDS
 TYPES = ("counter", "gauge", "histogram", "summary", "untyped")
-_KEYS = {"type", "labels", "unit", "help", "source", "buckets", "default", "enable", "field", "synthetic"}
+_KEYS = {"type", "labels", "unit", "help", "source", "buckets", "default", "enable", "field", "synthetic", "on_event"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class MetricInfo:
     enable: bool = False        # dcgm: turned on by aimon-gen's counters CSV
     field: str = ""             # dcgm: DCGM field name
     synthetic: bool = False     # made by Prometheus for every target (up, scrape_*)
+    on_event: bool = False      # series appear only once the event happened (an XID): absence is normal
     series: tuple[str, ...] = ()
 
     @property
@@ -119,6 +121,7 @@ def exporter_metrics(kind: str) -> dict[str, MetricInfo]:
             buckets=_buckets(name, entry.get("buckets")),
             default=bool(entry.get("default", True)), enable=bool(entry.get("enable", False)),
             field=str(entry.get("field", name)), synthetic=bool(entry.get("synthetic", False)),
+            on_event=bool(entry.get("on_event", False)),
             series=_series(name, entry["type"]))
     return out
 

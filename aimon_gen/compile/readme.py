@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..scheme import jobs
 from .alerting.alertmanager import readme_section
 from .scrape.sharding import shard_addresses
 
@@ -21,6 +22,7 @@ def compile_readme(spec, paths: list[str]) -> str:
     if "prometheus.yml" in paths:  # not with --format kubernetes: the operator runs Prometheus
         lines += ["## Run Prometheus", "", "Retention is a command-line setting, not part of prometheus.yml:", "",
                   "```sh", "prometheus \\", *[f"  {f} \\" for f in flags[:-1]], f"  {flags[-1]}", "```", ""]
+        lines += _prometheus_files(spec)
     if "alertmanager.yml" in paths:
         lines += readme_section(spec)
     if p.shards > 1 and any(path.startswith("sharding/") for path in paths):
@@ -91,7 +93,37 @@ def _kubernetes(spec) -> list[str]:
             "the Alertmanager resource's `spec.secrets`, which mounts it at `/etc/alertmanager/secrets/<name>/`, "
             "and point the spec's `*_file` paths there.", "",
             "For sharding on Kubernetes set `shards:` on the Prometheus resource: the operator adds the same "
-            "hashmod relabelling itself.", ""]
+            "hashmod relabelling itself.", ""] + _scrape_secrets(spec)
+
+
+def _prometheus_files(spec) -> list[str]:
+    """The credential and TLS files prometheus.yml names: they must exist on the Prometheus host."""
+    paths: set[str] = set()
+    for client in (g.client for job in jobs(spec) for g in job.groups if g.client is not None):
+        if client.authorization:
+            paths.add(client.authorization.credentials_file)
+        if client.basic_auth:
+            paths.add(client.basic_auth.password_file)
+        if client.tls_config:
+            paths |= {f for f in (client.tls_config.ca_file, client.tls_config.cert_file, client.tls_config.key_file)
+                      if f}
+    for rw in spec.prometheus.remote_write:
+        paths |= {f for f in (rw.bearer_token_file, rw.basic_auth.password_file if rw.basic_auth else None) if f}
+    if not paths:
+        return []
+    return ["prometheus.yml reads these credential and TLS files; create them on the Prometheus host, readable "
+            "by its user only (the build never sees their contents):", "", *[f"- `{p}`" for p in sorted(paths)], ""]
+
+
+def _scrape_secrets(spec) -> list[str]:
+    clients = [g.client for job in jobs(spec) for g in job.groups if g.client is not None]
+    if not any(c.authorization or c.basic_auth or c.tls_config for c in clients):
+        return []
+    return [f"Scrape credentials and TLS files are keys of Secrets in namespace `{spec.outputs.kubernetes.namespace}` "
+            "that the manifests name (`authorization`, `basicAuth`, `tlsConfig`; the spec's `kubernetes_secret`, "
+            "default `<manifest name>-auth`), never their values: create each from the files the spec names, "
+            "`kubectl create secret generic NAME --from-file=PATH ...` (each key is the file's base name; "
+            "for basic_auth add `--from-literal=username=USER`).", ""]
 
 
 def _labels(labels: dict) -> str:

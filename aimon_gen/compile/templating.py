@@ -183,21 +183,23 @@ def jinja2_undefined():
     return jinja2.Undefined
 
 
-def names(text: str) -> set[str]:
+@cache  # the same pack and dashboard strings come back for every entry
+def names(text: str) -> frozenset[str]:
     """The names a template reads; ValueError when it does not parse."""
     parts = _EXPR.split(text)
     if not any("<%" in p for p in parts[0::2]) and all(
             p.isascii() and p.isidentifier() and p not in _JINJA_WORDS for p in parts[1::2]):
-        return set(parts[1::2])  # only `<%= name %>`s (dashboard filters): no need to parse
+        return frozenset(parts[1::2])  # only `<%= name %>`s (dashboard filters): no need to parse
     import jinja2.meta
 
     try:
-        return jinja2.meta.find_undeclared_variables(env().parse(text))
+        return frozenset(jinja2.meta.find_undeclared_variables(env().parse(text)))
     except jinja2.TemplateSyntaxError as exc:
         raise ValueError(f"template error: {exc}") from None
 
 
-def limits(text: str) -> list[str]:
+@cache  # as names()
+def limits(text: str) -> tuple[str, ...]:
     """The threshold names a template reads through `limit("name")`, in order (none if it does
     not parse: rendering it reports the error)."""
     import jinja2.nodes
@@ -205,10 +207,10 @@ def limits(text: str) -> list[str]:
     try:
         tree = env().parse(text)
     except jinja2.TemplateSyntaxError:
-        return []
-    return [str(c.args[0].value) for c in tree.find_all(jinja2.nodes.Call)
-            if isinstance(c.node, jinja2.nodes.Name) and c.node.name == "limit"
-            and c.args and isinstance(c.args[0], jinja2.nodes.Const)]
+        return ()
+    return tuple(str(c.args[0].value) for c in tree.find_all(jinja2.nodes.Call)
+                 if isinstance(c.node, jinja2.nodes.Name) and c.node.name == "limit"
+                 and c.args and isinstance(c.args[0], jinja2.nodes.Const))
 
 
 def render(text, context: dict, shown: str) -> str:

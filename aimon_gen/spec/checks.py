@@ -9,6 +9,7 @@ from ..errors import did_you_mean
 from ..scheme import instance_of, jobs
 from ..thresholds import catalog
 from .alerting_checks import alerting_checks
+from .client_auth import client_problems
 from .finding import Finding
 from .node_kubernetes import node_group_problems
 from .outputs import output_problems
@@ -83,7 +84,7 @@ def threshold_names(spec) -> Iterable[Finding]:
 
 
 CHECKS: list[Callable] = [unique_names, reserved_labels, target_collisions, intervals, threshold_names,
-                          alerting_checks, output_problems, slo_problems,
+                          alerting_checks, output_problems, slo_problems, client_problems,
                           node_group_problems]
 
 # Top-level sections a check relates across their entries and fields. When the schema rejects
@@ -93,7 +94,7 @@ CHECKS: list[Callable] = [unique_names, reserved_labels, target_collisions, inte
 # look at one entry at a time, or only for duplicates, cannot be misled by a missing entry.
 READS: dict[Callable, tuple[str, ...]] = {target_collisions: ("exporters",), intervals: ("prometheus",),
                                           alerting_checks: ("alerting",), output_problems: ("prometheus", "outputs"),
-                                          slo_problems: ("slo_alerting",)}
+                                          slo_problems: ("slo_alerting",), client_problems: ("exporters",)}
 
 
 def run_checks(spec, skip: frozenset = frozenset()) -> list[Finding]:

@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from .. import kinds
 from .alerting import Alerting
+from .client_auth import BasicAuth, ClientAuth, NodeGroupScrape, ScrapeOverride
 from .grafana import Grafana
 from .node_kubernetes import NodeGroupKubernetes
 from .outputs import KubernetesTargets, Outputs
@@ -64,14 +65,6 @@ class Retention(Strict):
     size: ByteSize | None = Field(None, description="--storage.tsdb.retention.size")
 
 
-class BasicAuth(Strict):
-    username: str
-    password_file: str = Field(description="Path to a file holding the password (never the password).")
-    password: inline_secret("password", "password_file", "prometheus.yml")
-
-
-
-
 def _headers(value: object) -> object:
     # Prometheus reads no header from a file, so a secret header would sit in prometheus.yml.
     for name in value if isinstance(value, dict) else ():
@@ -121,18 +114,31 @@ class Prometheus(Strict):
                                            "`aimon-gen plan` warns above it and suggests a shard count.")
 
 
-class Exporter(Strict):
-    port: Port
-    path: str = "/metrics"
+class Exporter(ClientAuth):
+    """How one kind of exporter is scraped; port and path left out keep the kind's."""
+    port: Port = Field(description="Left out: the kind's port (given for you, so not required in a spec).")
+    path: str = Field("/metrics", description="Left out: the kind's metrics path.")
     scheme: Literal["http", "https"] = "http"
 
+    # port and path are filled in from the kind before validation (_kind_defaults), so a spec
+    # that only adds credentials keeps them: the schema must not ask for them.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True,
+                              json_schema_extra=lambda schema: schema.pop("required", None))
 
-def _exporter_field(k: str) -> tuple[type[Exporter], Any]:
+
+def _kind_defaults(port: int, path: dict[str, Any]):
+    def fill(value: object) -> object:
+        return {"port": port, **path, **value} if isinstance(value, dict) else value
+    return BeforeValidator(fill)
+
+
+def _exporter_field(k: str) -> tuple[Any, Any]:
     kind = kinds.kind(k)
     # The path only where it is not the default, so it stays unset as if the spec left it out.
     path: dict[str, Any] = {"path": kind.path} if kind.path != "/metrics" else {}
-    return (Exporter, Field(Exporter(port=kind.port, **path),
-                            description=(kind.doc or None) if kind.scope == "models" else None))
+    return (Annotated[Exporter, _kind_defaults(kind.port, path)],
+            Field(Exporter(port=kind.port, **path),
+                  description=(kind.doc or None) if kind.scope == "models" else None))
 
 
 # One field per exporter kind of the registry (kinds.yaml), with its default port and path.
@@ -164,6 +170,8 @@ class NodeGroup(Strict):
                                "and idle allocated ones warn; inference pools warn on saturation.")
     labels: Labels = {}
     thresholds: Thresholds = {}
+    scrape: NodeGroupScrape = Field(
+        NodeGroupScrape(), description="This group's own authentication/TLS per exporter, over exporters.<kind>'s.")
 
 
 ServerKind = Literal[kinds.of_scope("models")]
@@ -177,6 +185,8 @@ class Model(Strict):
     labels: Labels = {}
     slo: ModelSLO | None = None
     thresholds: Thresholds = {}
+    scrape: ScrapeOverride | None = Field(
+        None, description="This entry's own scheme/authentication/TLS, over exporters.<kind>'s.")
 
 
 class Pipeline(Strict):
@@ -187,6 +197,8 @@ class Pipeline(Strict):
     labels: Labels = {}
     slo: PipelineSLO | None = None
     thresholds: Thresholds = {}
+    scrape: ScrapeOverride | None = Field(
+        None, description="This entry's own scheme/authentication/TLS, over exporters.<kind>'s.")
 
 
 StorageKind = Literal[kinds.of_scope("storage")]
@@ -199,6 +211,8 @@ class Storage(Strict):
     targets: list[Target] = Field(min_length=1)
     labels: Labels = {}
     thresholds: Thresholds = {}
+    scrape: ScrapeOverride | None = Field(
+        None, description="This entry's own scheme/authentication/TLS, over exporters.<kind>'s.")
 
 
 class RuleSettings(Strict):

@@ -55,7 +55,7 @@ class Fleet:
 
     def set_prometheus(self, url: str) -> None:
         for t in self.targets:
-            if isinstance(t, sim.UpstreamProxy):
+            if isinstance(t, sim.UpstreamProxy) and t.job == JOB_PROMETHEUS:  # not Alertmanager's proxy
                 t.upstream = url
 
     def apply(self, scenario, on: bool = True) -> None:

@@ -94,8 +94,15 @@ def prometheus(doc: dict, targets_of, place, alertmanager: str) -> dict:
     return out
 
 
+def job_label(sc: dict) -> str:
+    """The `job` label a scrape config's series get: its name, unless relabelled (a job split by
+    client settings, Kubernetes discovery)."""
+    return next((r["replacement"] for r in sc.get("relabel_configs") or []
+                 if r.get("target_label") == "job" and "replacement" in r), sc["job_name"])
+
+
 def _scrape(sc: dict, targets: list, place) -> dict:
-    job = sc["job_name"]
+    job = job_label(sc)
     # Discovery (file, Kubernetes ...) is replaced by the simulators' static targets.
     new = {k: v for k, v in sc.items() if not k.endswith("_sd_configs") and k not in (
         "static_configs", "scrape_interval", "scrape_timeout", "scheme", "tls_config",

@@ -123,7 +123,9 @@ def _check_targets(prom: Prometheus, report: Report, timeout: float, log, expect
 
 
 def _jobs(bundle: Bundle) -> list[str]:
-    return [sc["job_name"] for sc in (bundle.prometheus or {}).get("scrape_configs") or []]
+    # A part of a job split by client settings reports under its job; discovered ones by name.
+    return [sc["job_name"] if "kubernetes_sd_configs" in sc else rewrite.job_label(sc)
+            for sc in (bundle.prometheus or {}).get("scrape_configs") or []]
 
 
 def _unsimulated_series(bundle: Bundle, docs: dict) -> set[str]:
@@ -133,8 +135,7 @@ def _unsimulated_series(bundle: Bundle, docs: dict) -> set[str]:
     for sc in (bundle.prometheus or {}).get("scrape_configs") or []:
         if rewrite.static_targets(sc, docs):
             continue
-        job = next((r.get("replacement") for r in sc.get("relabel_configs") or [] if r.get("target_label") == "job"),
-                   sc["job_name"])
+        job = rewrite.job_label(sc)
         if job in kind_of:
             out |= {s for info in exporter_metrics(kind_of[job]).values() for s in info.series}
     return out

@@ -115,10 +115,13 @@ def _routes(routes, parent: tuple):
 
 def alert_instances(spec, rules: list[dict]) -> list[Instance]:
 
-    records: dict[str, list[dict]] = {}
+    records: dict[str, list[tuple[dict, dict, dict]]] = {}
     for r in rules:
         if "record" in r:
-            records.setdefault(r["record"], []).append(r)
+            # The labels a recording rule's series carry: its equality matchers and its own labels.
+            set_labels = {k: str(v) for k, v in (r.get("labels") or {}).items()}
+            own = {label: value for s in selectors(r["expr"]) for label, value in s.equal().items()}
+            records.setdefault(r["record"], []).append((r, {**own, **set_labels}, set_labels))
     by_job = {j.name: j for j in jobs(spec)}
     # Prometheus scrapes itself (scrape.py), outside the spec's jobs: its alerts carry job and instance.
     by_job[JOB_PROMETHEUS] = Job(JOB_PROMETHEUS, "prometheus", "/metrics", "http",
@@ -168,15 +171,13 @@ def _expand(expr: str, records: dict, depth: int = 0, memo: dict | None = None) 
         return tuple(exprs), labels
     for sel in selectors(expr):
         want = sel.equal()
-        for r in records.get(sel.name, ()):
-            own = {label: value for s in selectors(r["expr"]) for label, value in s.equal().items()}
-            own.update({k: str(v) for k, v in (r.get("labels") or {}).items()})
+        for r, own, set_labels in records.get(sel.name, ()):
             if any(label in own and own[label] != value for label, value in want.items()):
                 continue
             more, sub = _expand(r["expr"], records, depth + 1, memo)
             exprs += more
             labels.update(sub)
-            labels.update({k: str(v) for k, v in (r.get("labels") or {}).items()})
+            labels.update(set_labels)
     result = tuple(exprs), labels
     if memo is not None:
         memo[(expr, depth)] = result

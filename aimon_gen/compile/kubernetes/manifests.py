@@ -14,7 +14,9 @@ import string
 from ...render import to_json, to_yaml
 from ...scheme import NodePods, jobs
 from ..result import Bundle
+from ..scrape.clients import client_parts
 from ..scrape.config import node_pods_relabeling
+from .secrets import operator_auth
 
 CONFIGMAP_LIMIT = 1024 * 1024  # bytes of data a ConfigMap may hold (etcd object limit)
 MANAGED = {"app.kubernetes.io/managed-by": "aimon-gen"}
@@ -98,10 +100,11 @@ def scrape_manifests(spec, prometheus: dict):
     k = spec.outputs.kubernetes
     configs = {sc["job_name"]: sc for sc in prometheus.get("scrape_configs") or []}
     for job in jobs(spec):
-        static = [g for g in job.groups if g.kubernetes is None]
-        if static and job.name in configs:
-            name = _name(spec.name, job.name)
-            yield "ScrapeConfig", name, _scrape_config(name, k, spec.name, job, static, configs[job.name])
+        static = tuple(g for g in job.groups if g.kubernetes is None)
+        for sc_name, groups in client_parts(job, static):
+            if sc_name in configs:
+                name = _name(spec.name, sc_name)
+                yield "ScrapeConfig", name, _scrape_config(name, k, spec.name, job, groups, configs[sc_name])
         for group in job.groups:
             if group.kubernetes is None:
                 continue
@@ -116,15 +119,21 @@ def scrape_manifests(spec, prometheus: dict):
             yield kind, name, _monitor(kind, name, k, spec.name, job, group)
 
 
+def _scheme(job, client) -> str:
+    return client.scheme if client is not None and client.scheme else job.scheme
+
+
 def _scrape_config(name, k, spec_name, job, groups, sc: dict) -> dict:
     body: dict = {"staticConfigs": [{"targets": list(g.targets), "labels": dict(g.labels)} for g in groups]}
     if job.path != "/metrics":
         body["metricsPath"] = job.path
-    if job.scheme != "http":
-        body["scheme"] = job.scheme.upper()
+    client = groups[0].client
+    if _scheme(job, client) != "http":
+        body["scheme"] = _scheme(job, client).upper()
+    body.update(operator_auth(client, name))
     # The operator names the job scrapeConfig/<ns>/<name>; rules and dashboards select on ours.
     body["relabelings"] = [{"targetLabel": "job", "replacement": job.name}] + [
-        _relabeling(r) for r in sc.get("relabel_configs") or []]
+        _relabeling(r) for r in sc.get("relabel_configs") or [] if r.get("target_label") != "job"]
     return {"apiVersion": "monitoring.coreos.com/v1alpha1", "kind": "ScrapeConfig",
             "metadata": _meta(name, k, spec_name, k.monitor_labels), "spec": body}
 
@@ -134,8 +143,9 @@ def _monitor(kind: str, name: str, k, spec_name: str, job, group) -> dict:
     endpoint: dict = {"port": t.port}
     if job.path != "/metrics":
         endpoint["path"] = job.path
-    if job.scheme != "http":
-        endpoint["scheme"] = job.scheme
+    if _scheme(job, group.client) != "http":
+        endpoint["scheme"] = _scheme(job, group.client)
+    endpoint.update(operator_auth(group.client, name))
     endpoint["relabelings"] = (
         [{"targetLabel": "job", "replacement": job.name},
          {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "host"}]
@@ -160,8 +170,9 @@ def _node_pod_monitor(name: str, k, spec_name: str, job, group) -> dict:
     endpoint: dict = {"port": t.port}
     if job.path != "/metrics":
         endpoint["path"] = job.path
-    if job.scheme != "http":
-        endpoint["scheme"] = job.scheme
+    if _scheme(job, group.client) != "http":
+        endpoint["scheme"] = _scheme(job, group.client)
+    endpoint.update(operator_auth(group.client, name))
     node_rules = [r for r in node_pods_relabeling(job, group)
                   if r.get("action") != "keep" or r["source_labels"][0].startswith("__meta_kubernetes_node_")]
     endpoint["relabelings"] = [_relabeling(r) for r in node_rules] + [

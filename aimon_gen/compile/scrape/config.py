@@ -9,6 +9,7 @@ from ...promql import re2_escape
 from ...scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, NodePods, TargetGroup, jobs
 from ...spec.types import duration_seconds, format_duration
 from ..result import Bundle
+from .clients import client_fields, client_parts, owner
 
 # Strips the port from the address: node and GPU series join on the bare host name.
 _HOST_REGEX = r"(.+):\d+"
@@ -50,9 +51,11 @@ def prometheus_config(spec, rule_files: list[str], targets: dict, scrape: list[J
         if job.exporter == "alertmanager":
             scrape_configs.append(alertmanager_scrape_config(job.groups[0].targets))
             continue
-        static = [g for g in job.groups if g.kubernetes is None]
-        if static:
-            scrape_configs.append(_scrape_config(spec, dataclasses.replace(job, groups=tuple(static)), targets))
+        static = tuple(g for g in job.groups if g.kubernetes is None)
+        parts = client_parts(job, static)
+        for name, groups in parts:
+            scrape_configs.append(_scrape_config(spec, dataclasses.replace(job, groups=groups), targets,
+                                                 name, len(parts) > 1))
         scrape_configs += [kubernetes_sd_config(job, g) for g in job.groups if g.kubernetes is not None]
     cfg["scrape_configs"] = scrape_configs
     if p.remote_write:
@@ -78,20 +81,23 @@ def _global(spec) -> dict:
     return g
 
 
-def _scrape_config(spec, job: Job, targets: dict) -> dict:
-    sc: dict = {"job_name": job.name}
+def _scrape_config(spec, job: Job, targets: dict, name: str, split: bool) -> dict:
+    """One scrape config of a job's host targets; `split`: the job's entries differ in their
+    client settings, so each part lists its own target files and keeps the job's `job` label."""
+    sc: dict = {"job_name": name}
     if job.path != "/metrics":
         sc["metrics_path"] = job.path
-    if job.scheme != "http":
-        sc["scheme"] = job.scheme
+    sc.update(_client(job, job.groups[0].client))
     if spec.prometheus.service_discovery == "file":
         for group in job.groups:
-            name = _group_name(group)
-            targets[(job.name, name)] = [{"targets": list(group.targets), "labels": dict(group.labels)}]
-        sc["file_sd_configs"] = [{"files": [f"targets/{job.name}/*.json"]}]
+            targets[(job.name, owner(group))] = [{"targets": list(group.targets), "labels": dict(group.labels)}]
+        files = [f"targets/{job.name}/{owner(g)}.json" for g in job.groups] if split else [f"targets/{job.name}/*.json"]
+        sc["file_sd_configs"] = [{"files": files}]
     else:
         sc["static_configs"] = [{"targets": list(g.targets), "labels": dict(g.labels)} for g in job.groups]
-    relabel = [{"source_labels": ["__address__"], "regex": _HOST_REGEX, "target_label": "host", "replacement": "$1"}]
+    relabel: list[dict] = [{"target_label": "job", "replacement": job.name}] if name != job.name else []
+    relabel.append({"source_labels": ["__address__"], "regex": _HOST_REGEX, "target_label": "host",
+                    "replacement": "$1"})
     if job.host_instance:
         relabel.append({"source_labels": ["__address__"], "regex": _HOST_REGEX,
                         "target_label": "instance", "replacement": "$1"})
@@ -118,11 +124,10 @@ def kubernetes_sd_config(job: Job, group) -> dict:
         {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
         {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
     ] + [{"target_label": name, "replacement": value} for name, value in group.labels]
-    sc: dict = {"job_name": f"{job.name}-kubernetes-{_group_name(group)}"}
+    sc: dict = {"job_name": f"{job.name}-kubernetes-{owner(group)}"}
     if job.path != "/metrics":
         sc["metrics_path"] = job.path
-    if job.scheme != "http":
-        sc["scheme"] = job.scheme
+    sc.update(_client(job, group.client))
     sc["kubernetes_sd_configs"] = [{"role": "pod" if pod else "endpoints", "namespaces": {"names": [k.namespace]}}]
     sc["relabel_configs"] = relabel
     return sc
@@ -152,14 +157,20 @@ def _node_pods_sd_config(job: Job, group: TargetGroup, k: NodePods) -> dict:
                 "attach_metadata": {"node": True}}  # node labels select the group (Prometheus >= 2.35)
     if k.api_server:
         sd["api_server"] = k.api_server
-    sc: dict = {"job_name": f"{job.name}-kubernetes-{_group_name(group)}"}
+    sc: dict = {"job_name": f"{job.name}-kubernetes-{owner(group)}"}
     if job.path != "/metrics":
         sc["metrics_path"] = job.path
-    if job.scheme != "http":
-        sc["scheme"] = job.scheme
+    sc.update(_client(job, group.client))
     sc["kubernetes_sd_configs"] = [sd]
     sc["relabel_configs"] = node_pods_relabeling(job, group)
     return sc
+
+
+def _client(job: Job, client) -> dict:
+    # groups made outside scheme.jobs (tests, Prometheus's own job) carry no client settings
+    if client is None:
+        return {"scheme": job.scheme} if job.scheme != "http" else {}
+    return client_fields(client)
 
 
 def _sanitize(key: str) -> str:
@@ -168,15 +179,6 @@ def _sanitize(key: str) -> str:
 
 
 _LABEL_CHARS = frozenset(string.ascii_letters + string.digits + "_")
-
-
-def _group_name(group) -> str:
-    # node_group / model / pipeline / storage name of the spec entry behind the group
-    labels = dict(group.labels)
-    for key in ("node_group", "model", "pipeline", "storage"):
-        if key in labels:
-            return labels[key]
-    raise ValueError("target group without an owner label")
 
 
 def _remote_write(rw) -> dict:
