@@ -46,6 +46,19 @@ class TargetGroup:
 
 
 @dataclass(frozen=True)
+class NodePods:
+    """One exporter's pods on the nodes of a Kubernetes-discovered node group: read where a
+    KubernetesTargets is (namespace, selector, port, role), plus the node membership."""
+    namespace: str
+    selector: dict
+    port: str
+    node_selector: dict
+    expected: int              # expected_hosts: one pod per node (a DaemonSet)
+    api_server: str | None = None
+    role: str = "pod"
+
+
+@dataclass(frozen=True)
 class Job:
     name: str
     exporter: str              # key in spec.exporters
@@ -75,6 +88,13 @@ def jobs(spec) -> list[Job]:
     node_groups, gpu_groups = [], []
     for i, g in enumerate(spec.node_groups):
         base = {"node_group": g.name, **({"gpu_model": g.gpu.model} if g.gpu else {}), **g.labels}
+        if g.kubernetes is not None:
+            node_groups.append(_node_pods(g, g.kubernetes.node_exporter, base, i,
+                                          effective(ex.node_exporter, g.scrape.node_exporter)))
+            if g.gpu:
+                gpu_groups.append(_node_pods(g, g.kubernetes.dcgm_exporter, base, i,
+                                             effective(ex.dcgm_exporter, g.scrape.dcgm_exporter)))
+            continue
         node_groups.append(_node_group(g, i, ex.node_exporter, g.scrape.node_exporter, base))
         if g.gpu:
             gpu_groups.append(_node_group(g, i, ex.dcgm_exporter, g.scrape.dcgm_exporter, base))
@@ -115,6 +135,13 @@ def _node_group(g, i: int, exporter, override, labels: dict) -> TargetGroup:
                        ("node_groups", i, "hosts"), client=client)
 
 
+def _node_pods(group, pods, base: dict, i: int, client) -> TargetGroup:
+    k = group.kubernetes
+    found = NodePods(pods.namespace, dict(pods.selector), pods.port, dict(k.node_selector),
+                     group.expected_hosts or 1, k.api_server)
+    return TargetGroup((), _labels(base), ("node_groups", i, "kubernetes"), found, client)
+
+
 def _entry_groups(entry, exporter, owner: dict, path: tuple) -> list[TargetGroup]:
     """A model's or pipeline's targets: host targets and/or one Kubernetes-discovered group."""
     labels = _labels(owner, entry.labels)
@@ -143,7 +170,10 @@ def discovered_target_labels(group: TargetGroup) -> dict[str, str]:
 
 def kubernetes_target_labels(group: TargetGroup) -> dict[str, str]:
     """Labels of one target found by Kubernetes service discovery (see compile/scrape/config.py's
-    relabelling): instance is the pod's address, host its node. Example values, for unit tests."""
+    relabelling): instance is the pod's address, host its node; on a node group's exporters both
+    are the node's name, as for listed hosts. Example values, for unit tests."""
+    if isinstance(group.kubernetes, NodePods):
+        return {"instance": "node-1", "host": "node-1"}
     owner = dict(group.labels).get("model") or dict(group.labels).get("pipeline", "target")
     return {"instance": "10.0.0.1:8000", "host": "node-1", "namespace": group.kubernetes.namespace,
             "pod": f"{owner}-0"}

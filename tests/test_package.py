@@ -77,8 +77,8 @@ def test_schema_describes_the_spec():
     assert {"version", "name", "node_groups", "models", "pipelines", "storage", "thresholds", "alerting",
             "grafana"} <= set(schema["properties"])
     ng = schema["$defs"]["NodeGroup"]
-    assert set(ng["required"]) == {"name"}  # hosts, or discovery of them (a cross-field check)
-    assert {"hosts", "discovery", "expected_hosts"} <= set(ng["properties"])
+    assert set(ng["required"]) == {"name"}  # hosts, kubernetes or discovery (a cross-field check)
+    assert {"hosts", "kubernetes", "discovery", "expected_hosts"} <= set(ng["properties"])
     assert schema["$defs"]["ThresholdSetting"]["properties"].keys() >= {"value", "for"}
 
 

@@ -16,6 +16,7 @@ from .alerting import Alerting
 from .client_auth import BasicAuth, ClientAuth, NodeGroupScrape, ScrapeOverride
 from .discovery import Discovery
 from .grafana import Grafana
+from .node_kubernetes import NodeGroupKubernetes
 from .outputs import KubernetesTargets, Outputs
 from .slo import ModelSLO, PipelineSLO, ServiceSLO, SLOAlerting
 from .types import (
@@ -159,7 +160,9 @@ Workload = Literal["training", "inference", "mixed"]
 
 class NodeGroup(Strict):
     name: Name
-    hosts: HostList = Field([], description="The group's hosts; or give `discovery` instead.")
+    hosts: HostList = Field([], description="The group's hosts; or give `kubernetes` or `discovery` instead.")
+    kubernetes: NodeGroupKubernetes | None = Field(
+        None, description="Discover the group's hosts as Kubernetes nodes (GPU Operator / kube-prometheus-stack).")
     discovery: Discovery | None = Field(
         None, description="Find the hosts by a cloud's or a registry's service discovery: exactly one of "
                           "ec2, gce, azure, consul, dns.")

@@ -114,7 +114,7 @@ def _load(path: Path, model: type[M], problems: list[Problem]) -> tuple[M, Posit
     return result, positions
 
 
-_FACTS = ("nodes", "gpu", "models", "pipelines", "storage", "slos")
+_FACTS = ("nodes", "gpu", "gpu_workloads", "models", "pipelines", "storage", "slos")
 _FACT_KINDS = {"server": kinds.of_scope("models"), "storage": kinds.of_scope("storage")}
 
 

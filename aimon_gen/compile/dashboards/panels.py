@@ -29,6 +29,8 @@ def facts(spec, bundle: Bundle) -> set[str]:
         out.add("nodes")
     if any(g.gpu for g in spec.node_groups):
         out.add("gpu")
+    if any(g.gpu and g.kubernetes for g in spec.node_groups):  # dcgm-exporter names each GPU's pod
+        out.add("gpu_workloads")
     if spec.models:
         out.add("models")
     out.update(f"server:{m.server}" for m in spec.models)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import string
 
 from ...render import to_json, to_yaml
-from ...scheme import jobs
+from ...scheme import NodePods, jobs
 from ..result import Bundle
 from ..scrape.clients import client_parts
+from ..scrape.config import node_pods_relabeling
 from .secrets import operator_auth
 
 CONFIGMAP_LIMIT = 1024 * 1024  # bytes of data a ConfigMap may hold (etcd object limit)
@@ -113,7 +114,12 @@ def scrape_manifests(spec, prometheus: dict):
         for group in job.groups:
             if group.kubernetes is None:
                 continue
-            owner = dict(group.labels).get("model") or dict(group.labels)["pipeline"]
+            labels = dict(group.labels)
+            if isinstance(group.kubernetes, NodePods):
+                name = _name(spec.name, job.name, labels["node_group"])
+                yield "PodMonitor", name, _node_pod_monitor(name, k, spec.name, job, group)
+                continue
+            owner = labels.get("model") or labels["pipeline"]
             name = _name(spec.name, job.name, owner)
             kind = "PodMonitor" if group.kubernetes.role == "pod" else "ServiceMonitor"
             yield kind, name, _monitor(kind, name, k, spec.name, job, group)
@@ -153,6 +159,33 @@ def _monitor(kind: str, name: str, k, spec_name: str, job, group) -> dict:
     spec = {"selector": {"matchLabels": dict(t.selector)}, "namespaceSelector": {"matchNames": [t.namespace]},
             ("podMetricsEndpoints" if kind == "PodMonitor" else "endpoints"): [endpoint]}
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": kind,
+            "metadata": _meta(name, k, spec_name, k.monitor_labels), "spec": spec}
+
+
+# Target labels the operator adds to every PodMonitor target. A listed host's target has none,
+# and on dcgm-exporter's series `pod`/`namespace`/`container` name the workload using the GPU:
+# dropped from the target, the series keep theirs (honorLabels stays false).
+_OPERATOR_TARGET_LABELS = "container|endpoint|namespace|pod"
+
+
+def _node_pod_monitor(name: str, k, spec_name: str, job, group) -> dict:
+    """A node group's exporter DaemonSet pods on the group's nodes (node labels through
+    attachMetadata, prometheus-operator >= 0.56), labelled as the same hosts listed would be.
+    The operator keeps the selector's pods and the port itself; the node keeps follow."""
+    t = group.kubernetes
+    endpoint: dict = {"port": t.port}
+    if job.path != "/metrics":
+        endpoint["path"] = job.path
+    if _scheme(job, group.client) != "http":
+        endpoint["scheme"] = _scheme(job, group.client)
+    endpoint.update(operator_auth(group.client, name))
+    node_rules = [r for r in node_pods_relabeling(job, group)
+                  if r.get("action") != "keep" or r["source_labels"][0].startswith("__meta_kubernetes_node_")]
+    endpoint["relabelings"] = [_relabeling(r) for r in node_rules] + [
+        {"action": "labeldrop", "regex": _OPERATOR_TARGET_LABELS}]
+    spec = {"selector": {"matchLabels": dict(t.selector)}, "namespaceSelector": {"matchNames": [t.namespace]},
+            "attachMetadata": {"node": True}, "podMetricsEndpoints": [endpoint]}
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
             "metadata": _meta(name, k, spec_name, k.monitor_labels), "spec": spec}
 
 

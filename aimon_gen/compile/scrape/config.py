@@ -6,7 +6,7 @@ import dataclasses
 import string
 
 from ...promql import re2_escape
-from ...scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, TargetGroup, jobs
+from ...scheme import JOB_ALERTMANAGER, JOB_PROMETHEUS, Job, NodePods, TargetGroup, jobs
 from ...spec.types import duration_seconds, format_duration
 from ..result import Bundle
 from .clients import client_fields, client_parts, owner
@@ -111,6 +111,8 @@ def kubernetes_sd_config(job: Job, group) -> dict:
     """A job's targets found by Kubernetes service discovery: one scrape config per spec entry,
     whose `job` label is the exporter's job, so rules and dashboards see no difference."""
     k = group.kubernetes
+    if isinstance(k, NodePods):
+        return _node_pods_sd_config(job, group, k)
     pod = k.role == "pod"
     meta = "__meta_kubernetes_pod_label_" if pod else "__meta_kubernetes_service_label_"
     keep = [{"source_labels": [meta + _sanitize(key)], "regex": re2_escape(value), "action": "keep"}
@@ -130,6 +132,39 @@ def kubernetes_sd_config(job: Job, group) -> dict:
     sc.update(_client(job, group.client))
     sc["kubernetes_sd_configs"] = [{"role": "pod" if pod else "endpoints", "namespaces": {"names": [k.namespace]}}]
     sc["relabel_configs"] = relabel
+    return sc
+
+
+def node_pods_relabeling(job: Job, group: TargetGroup) -> list[dict]:
+    """Relabelling of a node group's exporter pods: keep the exporter's pods on the group's nodes
+    (node labels come from attach_metadata), then give the target the labels a listed host's
+    target has. No pod/namespace/container target labels: dcgm-exporter's own (the workload
+    using each GPU) then stay on the series as they are."""
+    k = group.kubernetes
+    keep = [{"source_labels": ["__meta_kubernetes_pod_label_" + _sanitize(key)], "regex": re2_escape(value),
+             "action": "keep"} for key, value in sorted(k.selector.items())]
+    keep.append({"source_labels": ["__meta_kubernetes_pod_container_port_name"], "regex": re2_escape(k.port),
+                 "action": "keep"})
+    keep += [{"source_labels": ["__meta_kubernetes_node_label_" + _sanitize(key)], "regex": re2_escape(value),
+              "action": "keep"} for key, value in sorted(k.node_selector.items())]
+    node = "__meta_kubernetes_pod_node_name"
+    return keep + [{"target_label": "job", "replacement": job.name},
+                   {"source_labels": [node], "target_label": "host"},
+                   {"source_labels": [node], "target_label": "instance"}] + [
+        {"target_label": name, "replacement": value} for name, value in group.labels]
+
+
+def _node_pods_sd_config(job: Job, group: TargetGroup, k: NodePods) -> dict:
+    sd: dict = {"role": "pod", "namespaces": {"names": [k.namespace]},
+                "attach_metadata": {"node": True}}  # node labels select the group (Prometheus >= 2.35)
+    if k.api_server:
+        sd["api_server"] = k.api_server
+    sc: dict = {"job_name": f"{job.name}-kubernetes-{owner(group)}"}
+    if job.path != "/metrics":
+        sc["metrics_path"] = job.path
+    sc.update(_client(job, group.client))
+    sc["kubernetes_sd_configs"] = [sd]
+    sc["relabel_configs"] = node_pods_relabeling(job, group)
     return sc
 
 
