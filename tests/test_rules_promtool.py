@@ -32,6 +32,9 @@ node_groups:
       gpu_temperature_warning: {enabled: false}
   - name: cpu
     hosts: [c1.internal]
+  - name: gpu-one  # one GPU: GPUMissing's test must fire with none reporting (only `up` left)
+    hosts: [o1.internal]
+    gpu: {model: L4, count: 1}
 models:
   - {name: llm, server: vllm, targets: [v1.internal:8000]}
   - {name: tri, server: triton, targets: [t1.internal:8002], thresholds: {triton_queue_time_high: 250}}
