@@ -20,6 +20,7 @@ from aimon_gen.compile.kubernetes.manifests import scrape_manifests
 from aimon_gen.compile.result import Bundle
 from aimon_gen.compile.scrape.config import compile_prometheus
 from aimon_gen.plan import estimate
+from aimon_gen.spec.load import load_spec
 from aimon_gen.spec.model import Spec
 from aimon_gen.verify.api import Prometheus
 from aimon_gen.verify.stack import Stack, free_port, wait_for
@@ -374,3 +375,15 @@ def test_a_discovered_groups_exporter_authentication_applies():
     assert dcgm["authorization"] == {"credentials_file": "/etc/prometheus/dcgm-token"}
     assert dcgm["tls_config"] == {"ca_file": "/etc/ca.pem"}
     assert "authorization" not in jobs["node_exporter-kubernetes-h100"]
+
+
+def test_verify_simulates_a_kubernetes_groups_expected_hosts(tmp_path):
+    from aimon_gen.verify.fleet import simulated_spec
+
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(BASE + "    kubernetes: {node_selector: {gpu: h100}}\n    expected_hosts: 3\n"
+                         "    gpu: {model: H100-80GB, count: 8}\n")
+    sim = simulated_spec(load_spec(spec_file).spec)
+    (g,) = sim.node_groups
+    assert g.hosts == ["g-1", "g-2", "g-3"] and g.kubernetes is None and g.expected_hosts is None
+    assert g.gpu.count == 8
