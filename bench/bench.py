@@ -299,7 +299,10 @@ def startup(rep: Report, tmp: Path, runs: int) -> None:
                  [sys.executable, "-c", "import typer; from pydantic import BaseModel"])
     typer_only = Case("floor: python importing typer (what --help cannot do without)",
                       [sys.executable, "-c", "import typer"])
-    cases = [bare, helpc, cold, warm, floor, typer_only]
+    load_only = Case("floor: python importing typer and loading the example with the spec model (no compile)",
+                     [sys.executable, "-c", "import sys, typer; from aimon_gen.spec.load import load_spec; "
+                                            "load_spec(__import__('pathlib').Path(sys.argv[1]))", example])
+    cases = [bare, helpc, cold, warm, floor, typer_only, load_only]
     interleaved(cases, runs, tmp)
     rep.table(f"3. start-up ({runs} interleaved runs)", cases)
     rep.ratio("--help / bare python start", helpc, bare, 6.0)
@@ -308,7 +311,9 @@ def startup(rep: Report, tmp: Path, runs: int) -> None:
     rep.ratio("validate example (cache cold) / --help", cold, helpc, 2.0)
     print(f"  (validate with the cache warm: {warm.median / helpc.median:.1f}x --help; floor: importing typer and "
           f"pydantic alone is {floor.median / helpc.median:.2f}x --help"
-          + (f", {floor.instr / helpc.instr:.2f}x by instructions)" if floor.instr and helpc.instr else ")"))
+          + (f", {floor.instr / helpc.instr:.2f}x by instructions" if floor.instr and helpc.instr else "")
+          + f"; loading the spec with its model and nothing more is {load_only.median / helpc.median:.2f}x --help"
+          + (f", {load_only.instr / helpc.instr:.2f}x by instructions)" if load_only.instr and helpc.instr else ")"))
 
 
 def growth(rep: Report, tmp: Path, runs: int, alerting: bool = False) -> None:
