@@ -334,6 +334,20 @@ def test_alert_label_sets_follow_the_expression(write_spec):
     assert got["Burn"]["slo"] == "llama-availability" and got["Burn"]["team"] == "genai"
 
 
+def test_recording_rules_picked_by_a_selector_keep_rule_order():
+    from aimon_gen.compile.alerting.routing import _Records
+
+    rules = [{"record": "slo:x", "expr": "sum(a)", "labels": {"slo": "a"}},
+             {"record": "slo:x", "expr": 'sum(b{model="m"})'},  # no slo label: any slo="..." may pick it
+             {"record": "slo:x", "expr": "sum(c)", "labels": {"slo": "c"}},
+             {"record": "slo:x", "expr": "sum(a2)", "labels": {"slo": "a"}}]
+    records = _Records(rules)
+    assert [r["expr"] for r, _, _ in records.picked("slo:x", {"slo": "a"})] == ["sum(a)", 'sum(b{model="m"})',
+                                                                              "sum(a2)"]
+    assert [r["expr"] for r, _, _ in records.picked("slo:x", {"slo": "z"})] == ['sum(b{model="m"})']
+    assert len(records.picked("slo:x", {})) == 4 and records.picked("other", {"slo": "a"}) == []
+
+
 @pytest.mark.parametrize("edit, expected", [
     (("  default_receiver: ops\n", ""),
      "8:3: alerting: alerting.default_receiver is required when receivers are given (name the receiver for alerts "

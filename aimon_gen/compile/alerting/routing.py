@@ -115,13 +115,7 @@ def _routes(routes, parent: tuple):
 
 def alert_instances(spec, rules: list[dict]) -> list[Instance]:
 
-    records: dict[str, list[tuple[dict, dict, dict]]] = {}
-    for r in rules:
-        if "record" in r:
-            # The labels a recording rule's series carry: its equality matchers and its own labels.
-            set_labels = {k: str(v) for k, v in (r.get("labels") or {}).items()}
-            own = {label: value for s in selectors(r["expr"]) for label, value in s.equal().items()}
-            records.setdefault(r["record"], []).append((r, {**own, **set_labels}, set_labels))
+    records = _Records([r for r in rules if "record" in r])
     by_job = {j.name: j for j in jobs(spec)}
     # Prometheus scrapes itself (scrape.py), outside the spec's jobs: its alerts carry job and instance.
     by_job[JOB_PROMETHEUS] = Job(JOB_PROMETHEUS, "prometheus", "/metrics", "http",
@@ -160,7 +154,41 @@ def alert_instances(spec, rules: list[dict]) -> list[Instance]:
     return out
 
 
-def _expand(expr: str, records: dict, depth: int = 0, memo: dict | None = None) -> tuple[tuple[str, ...], dict]:
+class _Records:
+    """The recording rules by name, each with the labels its series carry (its equality matchers
+    and its own labels), and an index by label value: a selector such as slo:x{slo="a"} looks at
+    the rules of one SLO, not at every SLO's (quadratic in SLOs before)."""
+
+    def __init__(self, rules: list[dict]) -> None:
+        self.by_name: dict[str, list[tuple[dict, dict, dict]]] = {}
+        for r in rules:
+            set_labels = {k: str(v) for k, v in (r.get("labels") or {}).items()}
+            own = {label: value for s in selectors(r["expr"]) for label, value in s.equal().items()}
+            self.by_name.setdefault(r["record"], []).append((r, {**own, **set_labels}, set_labels))
+        self._index: dict[tuple[str, str], tuple[dict[str, list[int]], list[int]]] = {}
+
+    def picked(self, name: str | None, want: dict[str, str]) -> list[tuple[dict, dict, dict]]:
+        """The rules of `name` a selector's `label="value"` matchers may pick, in rule order (a
+        superset: the caller still compares every label)."""
+        entries = self.by_name.get(name or "", [])
+        if len(entries) < 2 or not want:
+            return entries
+        label, value = next(iter(want.items()))
+        key = (name or "", label)
+        if key not in self._index:
+            with_value: dict[str, list[int]] = {}
+            without: list[int] = []
+            for i, (_, own, _) in enumerate(entries):
+                if label in own:
+                    with_value.setdefault(own[label], []).append(i)
+                else:
+                    without.append(i)
+            self._index[key] = (with_value, without)
+        with_value, without = self._index[key]
+        return [entries[i] for i in sorted(with_value.get(value, []) + without)]
+
+
+def _expand(expr: str, records: _Records, depth: int = 0, memo: dict | None = None) -> tuple[tuple[str, ...], dict]:
     """The expression and the expressions of the recording rules it reads (only the rules its
     selectors pick, e.g. slo:burn_rate:ratio{slo="x"} picks x's), and the labels those
     recording rules set."""
@@ -171,7 +199,7 @@ def _expand(expr: str, records: dict, depth: int = 0, memo: dict | None = None) 
         return tuple(exprs), labels
     for sel in selectors(expr):
         want = sel.equal()
-        for r, own, set_labels in records.get(sel.name, ()):
+        for r, own, set_labels in records.picked(sel.name, want):
             if any(label in own and own[label] != value for label, value in want.items()):
                 continue
             more, sub = _expand(r["expr"], records, depth + 1, memo)
