@@ -144,14 +144,20 @@ def _scrape_config(name, k, spec_name, job, groups, sc: dict) -> dict:
             "metadata": _meta(name, k, spec_name, k.monitor_labels), "spec": body}
 
 
-def _monitor(kind: str, name: str, k, spec_name: str, job, group) -> dict:
-    t = group.kubernetes
-    endpoint: dict = {"port": t.port}
+def _endpoint(name: str, job, group) -> dict:
+    """A Pod/ServiceMonitor endpoint: the port, path and scheme, and the Secrets it scrapes with."""
+    endpoint: dict = {"port": group.kubernetes.port}
     if job.path != "/metrics":
         endpoint["path"] = job.path
     if _scheme(job, group.client) != "http":
         endpoint["scheme"] = _scheme(job, group.client)
     endpoint.update(operator_auth(group.client, name))
+    return endpoint
+
+
+def _monitor(kind: str, name: str, k, spec_name: str, job, group) -> dict:
+    t = group.kubernetes
+    endpoint = _endpoint(name, job, group)
     endpoint["relabelings"] = (
         [{"targetLabel": "job", "replacement": job.name},
          {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "host"}]
@@ -173,12 +179,7 @@ def _node_pod_monitor(name: str, k, spec_name: str, job, group) -> dict:
     attachMetadata, prometheus-operator >= 0.56), labelled as the same hosts listed would be.
     The operator keeps the selector's pods and the port itself; the node keeps follow."""
     t = group.kubernetes
-    endpoint: dict = {"port": t.port}
-    if job.path != "/metrics":
-        endpoint["path"] = job.path
-    if _scheme(job, group.client) != "http":
-        endpoint["scheme"] = _scheme(job, group.client)
-    endpoint.update(operator_auth(group.client, name))
+    endpoint = _endpoint(name, job, group)
     node_rules = [r for r in node_pods_relabeling(job, group)
                   if r.get("action") != "keep" or r["source_labels"][0].startswith("__meta_kubernetes_node_")]
     endpoint["relabelings"] = [_relabeling(r) for r in node_rules] + [
